@@ -1,0 +1,795 @@
+//! Configuration: the tracer builder and the `JAEGER_*` environment
+//! variables.
+//!
+//! Every variable name and default is a constant here, documented on the
+//! builder method that overrides it. Empty variables count as unset. An
+//! invalid value is an error naming the variable and the value.
+
+use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::encode::WireProtocol;
+use crate::error::Error;
+use crate::propagation::Propagation;
+use crate::reporter::{Reporter, ReporterConfig};
+use crate::sampler::{ConstSampler, ProbabilisticSampler, RateLimitingSampler, Sampler};
+use crate::tag::{Tag, TagValue};
+use crate::tracer::{Limits, Tracer, TracerGuard, TracerInner};
+use crate::transport::udp::UdpTransport;
+use crate::transport::Transport;
+
+/// Service name (required when building from the environment alone).
+pub const ENV_SERVICE_NAME: &str = "JAEGER_SERVICE_NAME";
+/// `true` makes the tracer a no-op.
+pub const ENV_DISABLED: &str = "JAEGER_DISABLED";
+/// Agent host name (default [`DEFAULT_AGENT_HOST`]).
+pub const ENV_AGENT_HOST: &str = "JAEGER_AGENT_HOST";
+/// Agent UDP port (default [`DEFAULT_AGENT_PORT_COMPACT`]).
+pub const ENV_AGENT_PORT: &str = "JAEGER_AGENT_PORT";
+/// Tracer tags: `k=v,k2=${ENV_VAR:default}`.
+pub const ENV_TAGS: &str = "JAEGER_TAGS";
+/// `true` for 128-bit trace ids.
+pub const ENV_TRACEID_128BIT: &str = "JAEGER_TRACEID_128BIT";
+/// Sampler type: `const`, `probabilistic`, `ratelimiting`.
+pub const ENV_SAMPLER_TYPE: &str = "JAEGER_SAMPLER_TYPE";
+/// Sampler parameter (see the sampler type).
+pub const ENV_SAMPLER_PARAM: &str = "JAEGER_SAMPLER_PARAM";
+/// Bound of the queue between application threads and the reporter.
+pub const ENV_REPORTER_MAX_QUEUE_SIZE: &str = "JAEGER_REPORTER_MAX_QUEUE_SIZE";
+/// Longest time a span waits in the reporter before it is sent (`500ms`, `1s`).
+pub const ENV_REPORTER_FLUSH_INTERVAL: &str = "JAEGER_REPORTER_FLUSH_INTERVAL";
+/// `true` also logs every reported span through the `log` crate.
+pub const ENV_REPORTER_LOG_SPANS: &str = "JAEGER_REPORTER_LOG_SPANS";
+/// Propagation formats, comma-separated (`jaeger`).
+pub const ENV_PROPAGATION: &str = "JAEGER_PROPAGATION";
+
+/// Default agent host.
+pub const DEFAULT_AGENT_HOST: &str = "localhost";
+/// Default agent port for the compact protocol.
+pub const DEFAULT_AGENT_PORT_COMPACT: u16 = 6831;
+/// Default agent port for the binary protocol.
+pub const DEFAULT_AGENT_PORT_BINARY: u16 = 6832;
+/// Default largest UDP datagram.
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 65_000;
+/// Largest UDP payload IPv4 allows.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+/// Default queue bound. Larger than the Go client's 100 so that a burst of
+/// a few milliseconds at high rates is absorbed without drops.
+pub const DEFAULT_QUEUE_SIZE: usize = 20_000;
+/// Default flush interval.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// Default cap of string tag values and operation names, in bytes.
+pub const DEFAULT_MAX_TAG_VALUE_LEN: usize = 1024;
+/// Default cap of baggage values, in bytes.
+pub const DEFAULT_MAX_BAGGAGE_VALUE_LEN: usize = 2048;
+/// Default deadline of flush and close.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Thrift protocol spoken to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgentProtocol {
+    /// `TCompactProtocol`, agent port 6831.
+    Compact,
+    /// `TBinaryProtocol`, agent port 6832.
+    Binary,
+}
+
+/// Builds a [`Tracer`]. Start from [`Tracer::builder`] or
+/// [`TracerBuilder::from_env`]; finish with [`init`](TracerBuilder::init).
+#[must_use = "a builder does nothing until `init` is called"]
+pub struct TracerBuilder {
+    service_name: String,
+    disabled: bool,
+    agent_host: String,
+    agent_port: Option<u16>,
+    agent_protocol: AgentProtocol,
+    max_packet_size: usize,
+    sampler: Box<dyn Sampler>,
+    tags: Vec<Tag>,
+    trace_id_128: bool,
+    queue_size: usize,
+    flush_interval: Duration,
+    log_spans: bool,
+    max_tag_value_len: usize,
+    max_baggage_value_len: usize,
+    close_timeout: Duration,
+    propagation: Vec<Propagation>,
+}
+
+impl std::fmt::Debug for TracerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracerBuilder")
+            .field("service_name", &self.service_name)
+            .field("disabled", &self.disabled)
+            .field("agent_host", &self.agent_host)
+            .field("agent_port", &self.agent_port)
+            .field("agent_protocol", &self.agent_protocol)
+            .field("max_packet_size", &self.max_packet_size)
+            .field("sampler", &self.sampler)
+            .field("tags", &self.tags)
+            .field("trace_id_128", &self.trace_id_128)
+            .field("queue_size", &self.queue_size)
+            .field("flush_interval", &self.flush_interval)
+            .field("log_spans", &self.log_spans)
+            .field("max_tag_value_len", &self.max_tag_value_len)
+            .field("max_baggage_value_len", &self.max_baggage_value_len)
+            .field("close_timeout", &self.close_timeout)
+            .field("propagation", &self.propagation)
+            .finish()
+    }
+}
+
+impl TracerBuilder {
+    /// A builder with the defaults: agent at `localhost:6831` (compact),
+    /// sample everything, 64-bit trace ids, Jaeger propagation.
+    pub fn new(service_name: impl Into<String>) -> Self {
+        TracerBuilder {
+            service_name: service_name.into(),
+            disabled: false,
+            agent_host: DEFAULT_AGENT_HOST.to_owned(),
+            agent_port: None,
+            agent_protocol: AgentProtocol::Compact,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            sampler: Box::new(ConstSampler::new(true)),
+            tags: Vec::new(),
+            trace_id_128: false,
+            queue_size: DEFAULT_QUEUE_SIZE,
+            flush_interval: DEFAULT_FLUSH_INTERVAL,
+            log_spans: false,
+            max_tag_value_len: DEFAULT_MAX_TAG_VALUE_LEN,
+            max_baggage_value_len: DEFAULT_MAX_BAGGAGE_VALUE_LEN,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            propagation: vec![Propagation::Jaeger],
+        }
+    }
+
+    /// A builder configured only from the process environment; the service
+    /// name comes from `JAEGER_SERVICE_NAME`.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error naming the variable and value when one is
+    /// invalid, or when `JAEGER_SERVICE_NAME` is missing (unless
+    /// `JAEGER_DISABLED=true`).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// As [`from_env`](TracerBuilder::from_env), reading variables through
+    /// `lookup` instead of the process environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](TracerBuilder::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let disabled = match get(&lookup, ENV_DISABLED) {
+            Some(v) => parse_bool(ENV_DISABLED, &v)?,
+            None => false,
+        };
+        let name = get(&lookup, ENV_SERVICE_NAME);
+        if name.is_none() && !disabled {
+            return Err(Error::config(format!(
+                "environment variable {ENV_SERVICE_NAME} is required"
+            )));
+        }
+        TracerBuilder::new(name.unwrap_or_default()).with_env_lookup(lookup)
+    }
+
+    /// Applies the `JAEGER_*` environment variables that are set on top of
+    /// this builder (they win over earlier builder calls).
+    ///
+    /// # Errors
+    ///
+    /// A configuration error naming the variable and value when one is
+    /// invalid.
+    pub fn with_env(self) -> Result<Self, Error> {
+        self.with_env_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// As [`with_env`](TracerBuilder::with_env), reading variables through
+    /// `lookup`.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_env`](TracerBuilder::with_env).
+    pub fn with_env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let l = &lookup;
+        if let Some(v) = get(l, ENV_SERVICE_NAME) {
+            self.service_name = v;
+        }
+        if let Some(v) = get(l, ENV_DISABLED) {
+            self.disabled = parse_bool(ENV_DISABLED, &v)?;
+        }
+        if let Some(v) = get(l, ENV_AGENT_HOST) {
+            self.agent_host = v;
+        }
+        if let Some(v) = get(l, ENV_AGENT_PORT) {
+            let port: u16 = v
+                .parse()
+                .map_err(|_| Error::env(ENV_AGENT_PORT, &v, "not a port number (1-65535)"))?;
+            if port == 0 {
+                return Err(Error::env(ENV_AGENT_PORT, &v, "port 0 is not a port"));
+            }
+            self.agent_port = Some(port);
+        }
+        if let Some(v) = get(l, ENV_TAGS) {
+            self.tags.extend(parse_tags(&v, l)?);
+        }
+        if let Some(v) = get(l, ENV_TRACEID_128BIT) {
+            self.trace_id_128 = parse_bool(ENV_TRACEID_128BIT, &v)?;
+        }
+        let sampler_type = get(l, ENV_SAMPLER_TYPE);
+        let sampler_param = get(l, ENV_SAMPLER_PARAM);
+        if sampler_type.is_some() || sampler_param.is_some() {
+            self.sampler = sampler_from_env(sampler_type.as_deref(), sampler_param.as_deref())?;
+        }
+        if let Some(v) = get(l, ENV_REPORTER_MAX_QUEUE_SIZE) {
+            let n: usize = v.parse().map_err(|_| {
+                Error::env(
+                    ENV_REPORTER_MAX_QUEUE_SIZE,
+                    &v,
+                    "not a non-negative integer",
+                )
+            })?;
+            if n == 0 {
+                return Err(Error::env(
+                    ENV_REPORTER_MAX_QUEUE_SIZE,
+                    &v,
+                    "must be at least 1",
+                ));
+            }
+            self.queue_size = n;
+        }
+        if let Some(v) = get(l, ENV_REPORTER_FLUSH_INTERVAL) {
+            let d = parse_duration(&v)
+                .map_err(|why| Error::env(ENV_REPORTER_FLUSH_INTERVAL, &v, why))?;
+            if d.is_zero() {
+                return Err(Error::env(
+                    ENV_REPORTER_FLUSH_INTERVAL,
+                    &v,
+                    "must be positive",
+                ));
+            }
+            self.flush_interval = d;
+        }
+        if let Some(v) = get(l, ENV_REPORTER_LOG_SPANS) {
+            self.log_spans = parse_bool(ENV_REPORTER_LOG_SPANS, &v)?;
+        }
+        if let Some(v) = get(l, ENV_PROPAGATION) {
+            let mut formats = Vec::new();
+            for part in v.split(',').filter(|p| !p.trim().is_empty()) {
+                let p: Propagation = part
+                    .parse()
+                    .map_err(|e| Error::env(ENV_PROPAGATION, &v, e))?;
+                if !formats.contains(&p) {
+                    formats.push(p);
+                }
+            }
+            if formats.is_empty() {
+                return Err(Error::env(ENV_PROPAGATION, &v, "names no format"));
+            }
+            self.propagation = formats;
+        }
+        Ok(self)
+    }
+
+    /// Makes the tracer a no-op (`JAEGER_DISABLED`).
+    pub fn with_disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self
+    }
+
+    /// The agent's host (`JAEGER_AGENT_HOST`, default `localhost`). Resolved
+    /// again every 30 s.
+    pub fn with_agent_host(mut self, host: impl Into<String>) -> Self {
+        self.agent_host = host.into();
+        self
+    }
+
+    /// The agent's UDP port (`JAEGER_AGENT_PORT`, default 6831 for compact,
+    /// 6832 for binary).
+    pub fn with_agent_port(mut self, port: u16) -> Self {
+        self.agent_port = Some(port);
+        self
+    }
+
+    /// The Thrift protocol spoken to the agent (default compact).
+    pub fn with_agent_protocol(mut self, protocol: AgentProtocol) -> Self {
+        self.agent_protocol = protocol;
+        self
+    }
+
+    /// The largest datagram sent (default 65 000 bytes, at most 65 507).
+    pub fn with_max_packet_size(mut self, bytes: usize) -> Self {
+        self.max_packet_size = bytes;
+        self
+    }
+
+    /// The sampler (`JAEGER_SAMPLER_TYPE`/`JAEGER_SAMPLER_PARAM`; default:
+    /// sample everything).
+    pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+        self.sampler = Box::new(sampler);
+        self
+    }
+
+    /// Adds a tracer (process) tag (`JAEGER_TAGS`). A tag named `hostname`
+    /// or `ip` replaces the detected one.
+    pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<TagValue>) -> Self {
+        self.tags.push(Tag::new(key.into(), value));
+        self
+    }
+
+    /// 128-bit trace ids for new traces (`JAEGER_TRACEID_128BIT`).
+    pub fn with_trace_id_128bit(mut self, enabled: bool) -> Self {
+        self.trace_id_128 = enabled;
+        self
+    }
+
+    /// The bound of the span queue (`JAEGER_REPORTER_MAX_QUEUE_SIZE`,
+    /// default 20 000). When it is full, finished spans are dropped and
+    /// counted.
+    pub fn with_queue_size(mut self, spans: usize) -> Self {
+        self.queue_size = spans;
+        self
+    }
+
+    /// The longest a span waits in the reporter
+    /// (`JAEGER_REPORTER_FLUSH_INTERVAL`, default 1 s).
+    pub fn with_flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// Logs every reported span through the `log` crate, target
+    /// `jaeger_tracer::spans` (`JAEGER_REPORTER_LOG_SPANS`).
+    pub fn with_log_spans(mut self, enabled: bool) -> Self {
+        self.log_spans = enabled;
+        self
+    }
+
+    /// Cap of string tag values and operation names in bytes (default 1024);
+    /// longer ones are truncated when encoded.
+    pub fn with_max_tag_value_len(mut self, bytes: usize) -> Self {
+        self.max_tag_value_len = bytes;
+        self
+    }
+
+    /// Cap of baggage values in bytes (default 2048); longer ones are
+    /// truncated and counted.
+    pub fn with_max_baggage_value_len(mut self, bytes: usize) -> Self {
+        self.max_baggage_value_len = bytes;
+        self
+    }
+
+    /// Deadline of [`Tracer::flush`], [`Tracer::close`] and of the guard's
+    /// drop (default 5 s).
+    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// The propagation formats, in extract order (`JAEGER_PROPAGATION`,
+    /// default `jaeger`).
+    pub fn with_propagation(mut self, formats: impl IntoIterator<Item = Propagation>) -> Self {
+        self.propagation = formats.into_iter().collect();
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.service_name.trim().is_empty() {
+            return Err(Error::config("the service name is empty"));
+        }
+        if self.queue_size == 0 {
+            return Err(Error::config("the queue size must be at least 1"));
+        }
+        if self.flush_interval.is_zero() {
+            return Err(Error::config("the flush interval must be positive"));
+        }
+        if !(512..=MAX_UDP_PAYLOAD).contains(&self.max_packet_size) {
+            return Err(Error::config(format!(
+                "the max packet size {} is outside 512..={MAX_UDP_PAYLOAD}",
+                self.max_packet_size
+            )));
+        }
+        if self.agent_host.trim().is_empty() {
+            return Err(Error::config("the agent host is empty"));
+        }
+        if self.propagation.is_empty() {
+            return Err(Error::config("no propagation format is configured"));
+        }
+        Ok(())
+    }
+
+    fn process_tags(&self) -> Vec<Tag> {
+        let mut tags = vec![Tag::new(
+            "jaeger.version",
+            format!("Rust-{}", env!("CARGO_PKG_VERSION")),
+        )];
+        let has = |k: &str| self.tags.iter().any(|t| t.key == k);
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        if !has("hostname") {
+            tags.push(Tag::new("hostname", host.clone()));
+        }
+        if !has("ip") {
+            tags.push(Tag::new("ip", host_ipv4(&host).to_string()));
+        }
+        tags.push(Tag::new("client-uuid", client_uuid()));
+        tags.extend(self.tags.iter().cloned());
+        tags
+    }
+
+    /// Starts the reporter thread and returns the tracer with a guard that
+    /// closes it (flushing what was finished) when dropped.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an invalid setting (empty service name,
+    /// zero queue, packet size outside 512..=65507, …), an I/O error when the
+    /// reporter thread cannot be spawned.
+    pub fn init(self) -> Result<(Tracer, TracerGuard), Error> {
+        if self.disabled {
+            return Ok((Tracer::noop(), TracerGuard::new(Tracer::noop())));
+        }
+        self.validate()?;
+        let (protocol, default_port) = match self.agent_protocol {
+            AgentProtocol::Compact => (WireProtocol::Compact, DEFAULT_AGENT_PORT_COMPACT),
+            AgentProtocol::Binary => (WireProtocol::Binary, DEFAULT_AGENT_PORT_BINARY),
+        };
+        let transport: Box<dyn Transport> = Box::new(UdpTransport::new(
+            self.agent_host.clone(),
+            self.agent_port.unwrap_or(default_port),
+            protocol,
+            self.max_packet_size,
+        ));
+        let reporter = Reporter::start(
+            ReporterConfig {
+                service_name: self.service_name.clone(),
+                process_tags: self.process_tags(),
+                queue_size: self.queue_size,
+                flush_interval: self.flush_interval,
+                max_tag_value_len: self.max_tag_value_len,
+                log_spans: self.log_spans,
+            },
+            transport,
+        )?;
+        let tracer = Tracer::from_inner(TracerInner {
+            service_name: self.service_name,
+            sampler: self.sampler,
+            trace_id_128: self.trace_id_128,
+            propagation: self.propagation,
+            reporter,
+            limits: Limits {
+                max_baggage_value_len: self.max_baggage_value_len,
+            },
+            close_timeout: self.close_timeout,
+        });
+        Ok((tracer.clone(), TracerGuard::new(tracer)))
+    }
+
+    /// [`init`](TracerBuilder::init), then installs the tracer as the
+    /// [global](crate::global) one.
+    ///
+    /// # Errors
+    ///
+    /// As [`init`](TracerBuilder::init).
+    pub fn init_global(self) -> Result<(Tracer, TracerGuard), Error> {
+        let (tracer, guard) = self.init()?;
+        crate::global::set_tracer(tracer.clone());
+        Ok((tracer, guard))
+    }
+}
+
+fn get(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.trim().to_owned())
+}
+
+fn parse_bool(variable: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(Error::env(variable, value, "not a boolean (true or false)")),
+    }
+}
+
+fn sampler_from_env(kind: Option<&str>, param: Option<&str>) -> Result<Box<dyn Sampler>, Error> {
+    let kind = kind.unwrap_or("const");
+    let param_value = |default: f64| -> Result<f64, Error> {
+        match param {
+            None => Ok(default),
+            Some(p) => p
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| Error::env(ENV_SAMPLER_PARAM, p, "not a number")),
+        }
+    };
+    let param_err = |e: Error| Error::env(ENV_SAMPLER_PARAM, param.unwrap_or(""), e);
+    match kind {
+        "const" => Ok(Box::new(ConstSampler::new(param_value(1.0)? != 0.0))),
+        "probabilistic" => Ok(Box::new(
+            ProbabilisticSampler::new(param_value(0.001)?).map_err(param_err)?,
+        )),
+        "ratelimiting" => Ok(Box::new(
+            RateLimitingSampler::new(param_value(1.0)?).map_err(param_err)?,
+        )),
+        other => Err(Error::env(
+            ENV_SAMPLER_TYPE,
+            other,
+            "unknown sampler type (const, probabilistic, ratelimiting)",
+        )),
+    }
+}
+
+/// Parses `JAEGER_TAGS`: `k=v` items separated by commas; a value
+/// `${VAR}` or `${VAR:default}` is read from the environment.
+fn parse_tags(value: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<Tag>, Error> {
+    let mut tags = Vec::new();
+    for item in value.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(Error::env(
+                ENV_TAGS,
+                value,
+                format!("item {item:?} has no '='"),
+            ));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() {
+            return Err(Error::env(
+                ENV_TAGS,
+                value,
+                format!("item {item:?} has an empty key"),
+            ));
+        }
+        let v =
+            if let Some(inner) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+                let (var, default) = match inner.split_once(':') {
+                    Some((var, d)) => (var.trim(), Some(d)),
+                    None => (inner.trim(), None),
+                };
+                match (lookup(var).filter(|x| !x.is_empty()), default) {
+                    (Some(x), _) => x,
+                    (None, Some(d)) => d.to_owned(),
+                    (None, None) => return Err(Error::env(
+                        ENV_TAGS,
+                        value,
+                        format!(
+                            "item {item:?} refers to {var}, which is not set and has no default"
+                        ),
+                    )),
+                }
+            } else {
+                v.to_owned()
+            };
+        tags.push(Tag::new(k.to_owned(), v));
+    }
+    Ok(tags)
+}
+
+/// Parses a duration with units: `500ms`, `1s`, `1m30s`, `1.5h`, `250us`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{s:?} has a number without a unit (ns, us, ms, s, m, h)"))?;
+        if num_end == 0 {
+            return Err(format!("{s:?} is not a duration such as 500ms or 1s"));
+        }
+        let number: f64 = rest[..num_end]
+            .parse()
+            .map_err(|_| format!("{s:?} has an invalid number"))?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let secs = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            u => {
+                return Err(format!(
+                    "{s:?} has an unknown unit {u:?} (ns, us, ms, s, m, h)"
+                ))
+            }
+        };
+        total += number * secs;
+        rest = &rest[unit_end..];
+    }
+    if !total.is_finite() || total > 1e9 {
+        return Err(format!("{s:?} is too long"));
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+fn host_ipv4(host: &str) -> IpAddr {
+    (host, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|addrs| {
+            let v4: Vec<IpAddr> = addrs.map(|a| a.ip()).filter(IpAddr::is_ipv4).collect();
+            v4.iter()
+                .find(|ip| !ip.is_loopback())
+                .or(v4.first())
+                .copied()
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn client_uuid() -> String {
+    let v: u128 = rand::random();
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn durations_need_units() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
+        for bad in ["10", "", "ms", "1x", "1.2.3s", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_every_core_variable() {
+        let b = TracerBuilder::from_lookup(env(&[
+            ("JAEGER_SERVICE_NAME", "svc"),
+            ("JAEGER_AGENT_HOST", "agent.local"),
+            ("JAEGER_AGENT_PORT", "7000"),
+            ("JAEGER_TAGS", "a=1, b=${JT_B:dflt},c=${JT_C}"),
+            ("JT_C", "from-env"),
+            ("JAEGER_TRACEID_128BIT", "true"),
+            ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "42"),
+            ("JAEGER_REPORTER_FLUSH_INTERVAL", "250ms"),
+            ("JAEGER_REPORTER_LOG_SPANS", "1"),
+            ("JAEGER_SAMPLER_TYPE", "probabilistic"),
+            ("JAEGER_SAMPLER_PARAM", "0.25"),
+        ]))
+        .unwrap();
+        assert_eq!(b.service_name, "svc");
+        assert_eq!(b.agent_host, "agent.local");
+        assert_eq!(b.agent_port, Some(7000));
+        let tags: Vec<(String, String)> = b
+            .tags
+            .iter()
+            .map(|t| (t.key.to_string(), t.value.to_string()))
+            .collect();
+        assert_eq!(
+            tags,
+            [("a", "1"), ("b", "dflt"), ("c", "from-env")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(b.trace_id_128);
+        assert_eq!(b.queue_size, 42);
+        assert_eq!(b.flush_interval, Duration::from_millis(250));
+        assert!(b.log_spans);
+        assert!(format!("{:?}", b.sampler).contains("0.25"));
+    }
+
+    #[test]
+    fn invalid_values_name_variable_and_value() {
+        let cases: &[(&str, &str)] = &[
+            ("JAEGER_AGENT_PORT", "70000"),
+            ("JAEGER_AGENT_PORT", "abc"),
+            ("JAEGER_DISABLED", "yes"),
+            ("JAEGER_TRACEID_128BIT", "maybe"),
+            ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "-5"),
+            ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "0"),
+            ("JAEGER_REPORTER_FLUSH_INTERVAL", "10"),
+            ("JAEGER_REPORTER_LOG_SPANS", "2"),
+            ("JAEGER_TAGS", "novalue"),
+            ("JAEGER_TAGS", "=v"),
+            ("JAEGER_TAGS", "k=${UNSET_VAR_FOR_TEST}"),
+            ("JAEGER_SAMPLER_TYPE", "sometimes"),
+            ("JAEGER_SAMPLER_PARAM", "lots"),
+            ("JAEGER_PROPAGATION", "carrier-pigeon"),
+        ];
+        for (var, value) in cases {
+            let err =
+                TracerBuilder::from_lookup(env(&[("JAEGER_SERVICE_NAME", "s"), (var, value)]))
+                    .unwrap_err();
+            let text = err.to_string();
+            assert!(err.is_config(), "{var}={value}: {text}");
+            assert!(text.contains(var), "{var}={value}: {text}");
+        }
+        let err = TracerBuilder::from_lookup(env(&[
+            ("JAEGER_SERVICE_NAME", "s"),
+            ("JAEGER_SAMPLER_TYPE", "probabilistic"),
+            ("JAEGER_SAMPLER_PARAM", "1.5"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("JAEGER_SAMPLER_PARAM") && err.to_string().contains("1.5")
+        );
+    }
+
+    #[test]
+    fn service_name_required_unless_disabled() {
+        let err = TracerBuilder::from_lookup(env(&[])).unwrap_err();
+        assert!(err.to_string().contains("JAEGER_SERVICE_NAME"));
+        let (tracer, _g) = TracerBuilder::from_lookup(env(&[("JAEGER_DISABLED", "true")]))
+            .unwrap()
+            .init()
+            .unwrap();
+        assert!(tracer.is_noop());
+    }
+
+    #[test]
+    fn empty_variables_are_unset() {
+        let b = TracerBuilder::from_lookup(env(&[
+            ("JAEGER_SERVICE_NAME", "s"),
+            ("JAEGER_AGENT_PORT", " "),
+        ]))
+        .unwrap();
+        assert_eq!(b.agent_port, None);
+    }
+
+    #[test]
+    fn init_rejects_bad_settings() {
+        assert!(Tracer::builder(" ").init().unwrap_err().is_config());
+        assert!(Tracer::builder("s")
+            .with_queue_size(0)
+            .init()
+            .unwrap_err()
+            .is_config());
+        assert!(Tracer::builder("s")
+            .with_max_packet_size(70_000)
+            .init()
+            .unwrap_err()
+            .is_config());
+    }
+
+    #[test]
+    fn process_tags_have_the_standard_keys() {
+        let b = TracerBuilder::new("s")
+            .with_tag("ip", "10.1.2.3")
+            .with_tag("team", "core");
+        let tags = b.process_tags();
+        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
+        for k in ["jaeger.version", "hostname", "client-uuid", "ip", "team"] {
+            assert!(keys.contains(&k), "{keys:?}");
+        }
+        assert_eq!(keys.iter().filter(|k| **k == "ip").count(), 1);
+        assert!(tags[0].value.to_string().starts_with("Rust-"));
+    }
+}

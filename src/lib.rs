@@ -1,0 +1,91 @@
+//! A Jaeger tracer with OpenTracing semantics.
+//!
+//! Spans finished on application threads are moved into a bounded lock-free
+//! queue and never block; a background reporter thread groups the spans of
+//! each local trace (a *segment*), packs them into Thrift batches no larger
+//! than a UDP datagram, and sends them to the Jaeger agent. Every span that
+//! is not delivered is counted with its reason ([`MetricsSnapshot`]).
+//!
+//! Main types:
+//!
+//! * [`Tracer`], built by [`Tracer::builder`] or [`TracerBuilder::from_env`],
+//!   with a [`TracerGuard`] that flushes and closes it when dropped;
+//! * [`Span`] (tags, logs, baggage, finish) and [`SpanBuilder`]
+//!   (references, start time, initial tags);
+//! * [`SpanContext`], propagated with [`Tracer::inject`] /
+//!   [`Tracer::extract`] through any [`Injector`] / [`Extractor`] carrier,
+//!   including [`http::HeaderMap`];
+//! * [`sampler`]: const, probabilistic and rate-limiting samplers;
+//! * [`scope`]: the active span, on a thread and across `.await`;
+//! * [`global`]: a process-wide tracer that defaults to the no-op tracer.
+//!
+//! ```no_run
+//! use jaeger_tracer::Tracer;
+//!
+//! fn main() -> Result<(), jaeger_tracer::Error> {
+//!     let (tracer, _guard) = Tracer::builder("my-service").with_env()?.init()?;
+//!     let mut root = tracer.start("request").activate();
+//!     root.set_tag("http.method", "GET");
+//!     root.set_baggage_item("user", "alice");
+//!     {
+//!         let mut child = tracer.start("db.query"); // child of `root`
+//!         child.log(|f| {
+//!             f.event("rows").field("count", 3);
+//!         });
+//!     }
+//!     Ok(())
+//! }
+//! ```
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+#![forbid(unsafe_code)]
+
+mod clock;
+mod config;
+mod encode;
+mod error;
+pub mod global;
+mod id;
+mod metrics;
+pub mod propagation;
+mod reporter;
+pub mod sampler;
+pub mod scope;
+mod span;
+mod span_context;
+mod tag;
+#[cfg(test)]
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms,
+    clippy::all
+)]
+pub(crate) mod thrift;
+mod tracer;
+mod transport;
+
+pub use config::{
+    AgentProtocol, TracerBuilder, DEFAULT_AGENT_HOST, DEFAULT_AGENT_PORT_BINARY,
+    DEFAULT_AGENT_PORT_COMPACT, DEFAULT_CLOSE_TIMEOUT, DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_MAX_BAGGAGE_VALUE_LEN, DEFAULT_MAX_PACKET_SIZE, DEFAULT_MAX_TAG_VALUE_LEN,
+    DEFAULT_QUEUE_SIZE, ENV_AGENT_HOST, ENV_AGENT_PORT, ENV_DISABLED, ENV_PROPAGATION,
+    ENV_REPORTER_FLUSH_INTERVAL, ENV_REPORTER_LOG_SPANS, ENV_REPORTER_MAX_QUEUE_SIZE,
+    ENV_SAMPLER_PARAM, ENV_SAMPLER_TYPE, ENV_SERVICE_NAME, ENV_TAGS, ENV_TRACEID_128BIT,
+    MAX_UDP_PAYLOAD,
+};
+pub use error::Error;
+pub use id::{SpanId, TraceId};
+pub use metrics::MetricsSnapshot;
+pub use propagation::{Extractor, Injector, Propagation};
+pub use scope::FutureExt;
+pub use span::{Reference, ReferenceType, Span, SpanBuilder, DEBUG_ID_TAG, SAMPLING_PRIORITY};
+pub use span_context::{Flags, SpanContext};
+pub use tag::{LogFields, TagValue};
+pub use tracer::{Tracer, TracerGuard};

@@ -1,0 +1,109 @@
+//! The tracer's own counters: what happened to every sampled span.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters shared by the application threads (drops at the queue) and the
+/// reporter thread (everything after it).
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) received: AtomicU64,
+    pub(crate) reported: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_too_large: AtomicU64,
+    pub(crate) dropped_closed: AtomicU64,
+    pub(crate) failed_to_send: AtomicU64,
+    pub(crate) trimmed: AtomicU64,
+    pub(crate) batches_sent: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) send_errors: AtomicU64,
+    pub(crate) baggage_truncations: AtomicU64,
+}
+
+impl Metrics {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn baggage_truncated(&self) {
+        Metrics::add(&self.baggage_truncations, 1);
+    }
+
+    pub(crate) fn snapshot(&self, in_queue: u64) -> MetricsSnapshot {
+        // Terminal counters first, then `received`: a span that completes
+        // between the reads is then counted as still pending, never twice.
+        let reported = self.reported.load(Relaxed);
+        let dropped_too_large = self.dropped_too_large.load(Relaxed);
+        let failed_to_send = self.failed_to_send.load(Relaxed);
+        let received = self.received.load(Relaxed);
+        let pending = received.saturating_sub(reported + dropped_too_large + failed_to_send);
+        MetricsSnapshot {
+            spans_reported: reported,
+            spans_dropped_queue_full: self.dropped_queue_full.load(Relaxed),
+            spans_dropped_too_large: dropped_too_large,
+            spans_dropped_closed: self.dropped_closed.load(Relaxed),
+            spans_failed_to_send: failed_to_send,
+            spans_queued: in_queue + pending,
+            spans_trimmed: self.trimmed.load(Relaxed),
+            batches_sent: self.batches_sent.load(Relaxed),
+            bytes_sent: self.bytes_sent.load(Relaxed),
+            send_errors: self.send_errors.load(Relaxed),
+            baggage_truncations: self.baggage_truncations.load(Relaxed),
+        }
+    }
+}
+
+/// A point-in-time copy of the tracer's counters.
+///
+/// Every sampled span that finished is in exactly one of: reported, dropped
+/// (queue full, too large, tracer closed), failed to send, or still queued.
+/// [`spans_finished`](MetricsSnapshot::spans_finished) adds them up. While
+/// spans are moving the fields are read one after another, so the identity is
+/// exact only once the tracer is idle (after a flush).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricsSnapshot {
+    /// Spans handed to the transport successfully (UDP: accepted by the
+    /// socket; HTTP: acknowledged by the collector).
+    pub spans_reported: u64,
+    /// Spans dropped because the queue to the reporter was full.
+    pub spans_dropped_queue_full: u64,
+    /// Spans dropped because even trimmed they did not fit one packet/batch.
+    pub spans_dropped_too_large: u64,
+    /// Spans finished after the tracer was closed.
+    pub spans_dropped_closed: u64,
+    /// Spans in batches the transport failed to deliver.
+    pub spans_failed_to_send: u64,
+    /// Spans in the queue or in the reporter's buffers, not yet sent.
+    pub spans_queued: u64,
+    /// Spans whose logs and/or tags were removed to fit a packet (they are
+    /// also counted as reported or failed).
+    pub spans_trimmed: u64,
+    /// Batches (datagrams or HTTP requests) sent successfully.
+    pub batches_sent: u64,
+    /// Payload bytes sent successfully.
+    pub bytes_sent: u64,
+    /// Failed send attempts (each may carry many spans).
+    pub send_errors: u64,
+    /// Baggage values truncated to the length limit.
+    pub baggage_truncations: u64,
+}
+
+impl MetricsSnapshot {
+    /// All sampled spans finished so far: the sum of every outcome.
+    pub fn spans_finished(&self) -> u64 {
+        self.spans_reported
+            + self.spans_dropped_queue_full
+            + self.spans_dropped_too_large
+            + self.spans_dropped_closed
+            + self.spans_failed_to_send
+            + self.spans_queued
+    }
+
+    /// All spans lost, whatever the reason.
+    pub fn spans_lost(&self) -> u64 {
+        self.spans_dropped_queue_full
+            + self.spans_dropped_too_large
+            + self.spans_dropped_closed
+            + self.spans_failed_to_send
+    }
+}

@@ -1,0 +1,159 @@
+//! Propagation: writing a span context into a carrier (inject) and reading
+//! it back in another process (extract).
+//!
+//! A carrier is anything that stores string key/value pairs: a
+//! `HashMap<String, String>`, a `BTreeMap<String, String>` or an
+//! [`http::HeaderMap`] (so reqwest, hyper, axum and tonic metadata work
+//! directly). Implement [`Injector`] and [`Extractor`] for other carriers.
+//! The wire formats are chosen by [`Propagation`].
+
+mod carrier;
+pub mod jaeger;
+
+pub use carrier::{Extractor, Injector};
+
+use crate::error::Error;
+use crate::span_context::SpanContext;
+
+/// A propagation format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Propagation {
+    /// Jaeger: `uber-trace-id`, `uberctx-{key}` baggage, and on extract also
+    /// `jaeger-baggage` and `jaeger-debug-id`.
+    Jaeger,
+}
+
+impl Propagation {
+    /// The name used in `JAEGER_PROPAGATION`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Propagation::Jaeger => "jaeger",
+        }
+    }
+
+    pub(crate) fn inject(self, ctx: &SpanContext, carrier: &mut dyn Injector) {
+        match self {
+            Propagation::Jaeger => jaeger::inject(ctx, carrier),
+        }
+    }
+
+    pub(crate) fn extract(self, carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
+        match self {
+            Propagation::Jaeger => jaeger::extract(carrier),
+        }
+    }
+}
+
+impl std::str::FromStr for Propagation {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "jaeger" => Ok(Propagation::Jaeger),
+            other => Err(Error::config(format!(
+                "unknown propagation format {other:?} (known: jaeger)"
+            ))),
+        }
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Percent-encodes everything but unreserved characters, so the result is
+/// safe in any header value (no CR/LF, commas, spaces or non-ASCII).
+pub(crate) fn percent_encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if is_unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes and `+` as space (Go and Java encode a space as
+/// `+`; a literal `+` arrives as `%2B` from every reference client). An
+/// invalid escape or a result that is not UTF-8 yields the input unchanged.
+pub(crate) fn percent_decode(s: &str) -> String {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| {
+                    std::str::from_utf8(h)
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                });
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => return s.to_owned(),
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_round_trip_of_awkward_values() {
+        for v in [
+            "a b",
+            "x,y=z",
+            "100%",
+            "naïve ☃",
+            "line\r\nbreak",
+            "a+b",
+            "",
+        ] {
+            let enc = percent_encode(v);
+            assert!(enc.bytes().all(|b| b.is_ascii_graphic()), "{enc}");
+            assert!(!enc.contains(',') && !enc.contains(' '));
+            assert_eq!(percent_decode(&enc), v);
+        }
+    }
+
+    #[test]
+    fn decode_accepts_plus_for_space_and_keeps_bad_escapes() {
+        assert_eq!(percent_decode("a+b%20c"), "a b c");
+        assert_eq!(percent_decode("bad%zz"), "bad%zz");
+        assert_eq!(percent_decode("trunc%4"), "trunc%4");
+        assert_eq!(percent_decode("%ff"), "%ff");
+    }
+
+    #[test]
+    fn propagation_names_parse() {
+        assert_eq!(
+            "Jaeger".parse::<Propagation>().unwrap(),
+            Propagation::Jaeger
+        );
+        assert!("zipkin".parse::<Propagation>().unwrap_err().is_config());
+    }
+}

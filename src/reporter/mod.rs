@@ -1,0 +1,158 @@
+//! The reporter: a bounded queue from the application threads to one
+//! background thread that batches spans and hands them to the transport.
+//!
+//! Finishing a span only moves it into the queue with `try_send`; when the
+//! queue is full the span is dropped and counted. The application thread
+//! never blocks and never does I/O.
+
+mod segment;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
+
+use crate::error::Error;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::span::SpanData;
+use crate::tag::Tag;
+use crate::transport::Transport;
+
+/// Settings of the reporter thread.
+#[derive(Debug, Clone)]
+pub(crate) struct ReporterConfig {
+    pub(crate) service_name: String,
+    pub(crate) process_tags: Vec<Tag>,
+    pub(crate) queue_size: usize,
+    pub(crate) flush_interval: Duration,
+    pub(crate) max_tag_value_len: usize,
+    pub(crate) log_spans: bool,
+}
+
+/// A request from the handle to the reporter thread; the sender is signalled
+/// when the work is done.
+pub(crate) enum Control {
+    Flush(Sender<()>),
+    Close(Sender<()>),
+}
+
+/// The application side of the reporter.
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    spans: Sender<Box<SpanData>>,
+    control: Sender<Control>,
+    metrics: Arc<Metrics>,
+    closed: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Reporter {
+    /// Starts the reporter thread.
+    pub(crate) fn start(
+        config: ReporterConfig,
+        transport: Box<dyn Transport>,
+    ) -> Result<Self, Error> {
+        let (spans_tx, spans_rx) = bounded(config.queue_size.max(1));
+        let (control_tx, control_rx) = unbounded();
+        let metrics = Arc::new(Metrics::default());
+        let worker_metrics = metrics.clone();
+        let thread = std::thread::Builder::new()
+            .name("jaeger-reporter".into())
+            .spawn(move || worker::run(config, transport, spans_rx, control_rx, worker_metrics))
+            .map_err(|e| Error::io("cannot spawn the jaeger-reporter thread", e))?;
+        Ok(Reporter {
+            spans: spans_tx,
+            control: control_tx,
+            metrics,
+            closed: AtomicBool::new(false),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues a finished span without blocking; drops and counts it when the
+    /// queue is full or the reporter closed.
+    #[inline]
+    pub(crate) fn report(&self, span: Box<SpanData>) {
+        if self.closed.load(Ordering::Relaxed) {
+            Metrics::add(&self.metrics.dropped_closed, 1);
+            return;
+        }
+        match self.spans.try_send(span) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => Metrics::add(&self.metrics.dropped_queue_full, 1),
+            Err(TrySendError::Disconnected(_)) => Metrics::add(&self.metrics.dropped_closed, 1),
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        self.metrics.snapshot(self.spans.len() as u64)
+    }
+
+    fn request(
+        &self,
+        make: impl FnOnce(Sender<()>) -> Control,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let (ack_tx, ack_rx) = bounded(1);
+        self.control
+            .send(make(ack_tx))
+            .map_err(|_| Error::closed())?;
+        match ack_rx.recv_timeout(timeout) {
+            Ok(()) => Ok(()),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::timeout(format!(
+                "the reporter did not finish within {timeout:?}"
+            ))),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(Error::closed()),
+        }
+    }
+
+    /// Sends everything queued or buffered now and waits for it, at most
+    /// `timeout`.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Error::closed());
+        }
+        self.request(Control::Flush, timeout)
+    }
+
+    /// Refuses new spans, sends everything already accepted and stops the
+    /// thread, waiting at most `timeout`. Closing again returns at once.
+    pub(crate) fn close(&self, timeout: Duration) -> Result<(), Error> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let result = self.request(Control::Close, timeout);
+        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match (&result, handle) {
+            (Ok(()), Some(h)) => {
+                if h.join().is_err() {
+                    log::error!("jaeger: the reporter thread panicked while closing");
+                }
+            }
+            (Err(e), _) => {
+                let left = self.snapshot().spans_queued;
+                log::warn!("jaeger: closing the reporter: {e}; {left} spans were not sent");
+            }
+            (Ok(()), None) => {}
+        }
+        result
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        // The last handle is gone without a close: ask the thread to send what
+        // it has and stop, but do not wait for it.
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            let (ack, _) = bounded(1);
+            let _ = self.control.send(Control::Close(ack));
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The reporter thread: receives finished spans, encodes each once, groups
+//! them by trace into segments, packs segments into batches no larger than
+//! the transport allows, and sends them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, Receiver};
+
+use super::segment::{Packet, Segment};
+use super::{Control, ReporterConfig};
+use crate::encode::{encoder, ClientStats, Encode, Trim};
+use crate::id::TraceId;
+use crate::metrics::Metrics;
+use crate::span::SpanData;
+use crate::transport::Transport;
+
+use std::sync::atomic::Ordering::Relaxed;
+
+struct Worker {
+    metrics: Arc<Metrics>,
+    encoder: Box<dyn Encode>,
+    transport: Box<dyn Transport>,
+    /// Largest payload the transport takes.
+    max_payload: usize,
+    /// Room for span bytes in one batch: `max_payload` less the batch's own
+    /// encoded overhead (an upper bound, computed from the real encoding).
+    budget: usize,
+    open: HashMap<TraceId, Segment>,
+    open_bytes: usize,
+    /// Above this many buffered bytes in open segments, they are all sent
+    /// even if their local roots have not finished, bounding memory.
+    open_cap: usize,
+    packet: Packet,
+    flush_interval: Duration,
+    max_tag_value_len: usize,
+    log_spans: bool,
+    seq_no: i64,
+    out: Vec<u8>,
+    failing: bool,
+}
+
+pub(super) fn run(
+    config: ReporterConfig,
+    transport: Box<dyn Transport>,
+    spans: Receiver<Box<SpanData>>,
+    control: Receiver<Control>,
+    metrics: Arc<Metrics>,
+) {
+    let mut encoder = encoder(
+        transport.protocol(),
+        transport.envelope(),
+        &config.service_name,
+        &config.process_tags,
+    );
+    let max_payload = transport.max_payload();
+    let budget = max_payload.saturating_sub(encoder.overhead());
+    let mut w = Worker {
+        metrics,
+        encoder,
+        transport,
+        max_payload,
+        budget,
+        open: HashMap::new(),
+        open_bytes: 0,
+        open_cap: budget.saturating_mul(16).max(1 << 20),
+        packet: Packet::default(),
+        flush_interval: config.flush_interval,
+        max_tag_value_len: config.max_tag_value_len,
+        log_spans: config.log_spans,
+        seq_no: 0,
+        out: Vec::with_capacity(max_payload.min(1 << 20)),
+        failing: false,
+    };
+    if budget == 0 {
+        log::error!(
+            "jaeger: a batch needs more than the maximum payload of {max_payload} bytes; every span will be dropped as too large"
+        );
+    }
+    let tick = (w.flush_interval / 4).clamp(Duration::from_millis(1), Duration::from_secs(1));
+    let mut next_tick = Instant::now() + tick;
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        select! {
+            recv(spans) -> msg => match msg {
+                Ok(span) => w.accept(span),
+                Err(_) => {
+                    w.flush_all();
+                    return;
+                }
+            },
+            recv(control) -> msg => match msg {
+                Ok(Control::Flush(ack)) => {
+                    for _ in 0..spans.len() {
+                        match spans.try_recv() {
+                            Ok(span) => w.accept(span),
+                            Err(_) => break,
+                        }
+                    }
+                    w.flush_all();
+                    let _ = ack.send(());
+                }
+                Ok(Control::Close(ack)) => {
+                    // New spans are refused before Close is sent, so this
+                    // drains to the end.
+                    while let Ok(span) = spans.try_recv() {
+                        w.accept(span);
+                    }
+                    w.flush_all();
+                    let _ = ack.send(());
+                    return;
+                }
+                Err(_) => {
+                    w.flush_all();
+                    return;
+                }
+            },
+            default(wait) => {}
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            w.tick(now);
+            next_tick = now + tick;
+        }
+    }
+}
+
+impl Worker {
+    fn accept(&mut self, span: Box<SpanData>) {
+        Metrics::add(&self.metrics.received, 1);
+        if self.log_spans {
+            log::info!(
+                target: "jaeger_tracer::spans",
+                "reporting span {}:{}:{}:{:x} {} ({} µs)",
+                span.trace_id,
+                span.span_id,
+                span.parent_id,
+                span.flags.bits(),
+                span.operation_name,
+                span.duration_us
+            );
+        }
+        let now = Instant::now();
+        let seg = self
+            .open
+            .entry(span.trace_id)
+            .or_insert_with(|| Segment::new(now));
+        let start = seg.bytes.len();
+        let mut trim = Trim::default();
+        loop {
+            let n = self
+                .encoder
+                .span(&span, trim, self.max_tag_value_len, &mut seg.bytes);
+            if n <= self.budget {
+                seg.ends.push(seg.bytes.len());
+                self.open_bytes += n;
+                if trim != Trim::default() {
+                    Metrics::add(&self.metrics.trimmed, 1);
+                }
+                break;
+            }
+            seg.bytes.truncate(start);
+            // Too big for any packet: drop the logs first, then the tags
+            // (a marker tag records what went), and give up only when the
+            // bare span still does not fit.
+            if !trim.logs && !span.logs.is_empty() {
+                trim.logs = true;
+            } else if !trim.tags && !span.tags.is_empty() {
+                trim.logs = true;
+                trim.tags = true;
+            } else {
+                Metrics::add(&self.metrics.dropped_too_large, 1);
+                log::warn!(
+                    "jaeger: span {:?} ({}) does not fit a {}-byte payload even without tags and logs; dropped",
+                    span.operation_name,
+                    span.span_id,
+                    self.max_payload
+                );
+                break;
+            }
+        }
+        if span.local_root {
+            if let Some(seg) = self.open.remove(&span.trace_id) {
+                self.open_bytes -= seg.bytes.len();
+                self.ready(seg);
+            }
+        }
+        if self.open_bytes > self.open_cap {
+            self.close_open_segments(None);
+        }
+    }
+
+    /// Moves open segments (all, or those opened before `older_than`) to the
+    /// packet, oldest first.
+    fn close_open_segments(&mut self, older_than: Option<Instant>) {
+        let mut keys: Vec<(Instant, TraceId)> = self
+            .open
+            .iter()
+            .filter(|(_, s)| older_than.map_or(true, |t| s.opened <= t))
+            .map(|(k, s)| (s.opened, *k))
+            .collect();
+        keys.sort_unstable();
+        for (_, key) in keys {
+            if let Some(seg) = self.open.remove(&key) {
+                self.open_bytes -= seg.bytes.len();
+                self.ready(seg);
+            }
+        }
+    }
+
+    /// Adds a finished segment to the packet, keeping it whole whenever it
+    /// fits one packet.
+    fn ready(&mut self, seg: Segment) {
+        if seg.len() == 0 {
+            return;
+        }
+        if self.packet.bytes.len() + seg.bytes.len() <= self.budget {
+            self.packet.push_segment(&seg);
+            return;
+        }
+        self.emit();
+        if seg.bytes.len() <= self.budget {
+            self.packet.push_segment(&seg);
+            return;
+        }
+        for span in seg.spans() {
+            if self.packet.bytes.len() + span.len() > self.budget {
+                self.emit();
+            }
+            self.packet.push_span(span, seg.opened);
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if let Some(cutoff) = now.checked_sub(self.flush_interval) {
+            self.close_open_segments(Some(cutoff));
+            if self.packet.oldest.is_some_and(|o| o <= cutoff) {
+                self.emit();
+            }
+        }
+    }
+
+    fn flush_all(&mut self) {
+        self.close_open_segments(None);
+        self.emit();
+    }
+
+    /// Encodes the packet as one batch and sends it.
+    fn emit(&mut self) {
+        if self.packet.is_empty() {
+            return;
+        }
+        let count = self.packet.count as u64;
+        let stats = ClientStats {
+            full_queue_dropped: self.metrics.dropped_queue_full.load(Relaxed) as i64,
+            too_large_dropped: self.metrics.dropped_too_large.load(Relaxed) as i64,
+            failed_to_emit: self.metrics.failed_to_send.load(Relaxed) as i64,
+        };
+        self.seq_no += 1;
+        self.encoder.batch(
+            &mut self.out,
+            &self.packet.bytes,
+            self.packet.count,
+            self.seq_no,
+            stats,
+        );
+        self.packet.clear();
+        if self.out.len() > self.max_payload {
+            // Cannot happen: the budget is an upper bound of the overhead.
+            // Refuse to send an oversize payload all the same.
+            log::error!(
+                "jaeger: internal error: a {}-byte batch exceeds the {}-byte limit; {count} spans dropped",
+                self.out.len(),
+                self.max_payload
+            );
+            Metrics::add(&self.metrics.dropped_too_large, count);
+            return;
+        }
+        match self.transport.send(&self.out) {
+            Ok(()) => {
+                Metrics::add(&self.metrics.reported, count);
+                Metrics::add(&self.metrics.batches_sent, 1);
+                Metrics::add(&self.metrics.bytes_sent, self.out.len() as u64);
+                if self.failing {
+                    self.failing = false;
+                    log::info!(
+                        "jaeger: sending to {} works again",
+                        self.transport.describe()
+                    );
+                }
+            }
+            Err(e) => {
+                Metrics::add(&self.metrics.failed_to_send, count);
+                Metrics::add(&self.metrics.send_errors, 1);
+                if !self.failing {
+                    self.failing = true;
+                    log::warn!(
+                        "jaeger: sending {count} spans to {} failed: {e} (further failures are counted, not logged)",
+                        self.transport.describe()
+                    );
+                }
+            }
+        }
+    }
+}

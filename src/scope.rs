@@ -1,0 +1,201 @@
+//! The active span: the context new spans use as their parent when none is
+//! given, on this thread and across `.await`.
+//!
+//! * [`ActiveSpan`] (from [`Span::activate`]) owns a span, makes it active
+//!   until dropped, then finishes it and restores the previous one.
+//! * [`enter`] makes a context active for a scope without owning a span.
+//! * [`FutureExt::in_span`] runs a future with a span active during each
+//!   poll, and finishes the span when the future completes.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::span::Span;
+use crate::span_context::SpanContext;
+
+thread_local! {
+    static CURRENT: RefCell<Option<SpanContext>> = const { RefCell::new(None) };
+}
+
+/// The context of the active span on this thread, if any.
+pub fn current_context() -> Option<SpanContext> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Replaces the active context when it is the one with `span_id` (used to
+/// keep the active copy in step with baggage set on the active span).
+pub(crate) fn refresh_if_current(ctx: &SpanContext) {
+    CURRENT.with(|c| {
+        if let Some(cur) = c.borrow_mut().as_mut() {
+            if cur.span_id() == ctx.span_id() && cur.trace_id() == ctx.trace_id() {
+                *cur = ctx.clone();
+            }
+        }
+    });
+}
+
+/// Restores the previously active context when dropped. Not `Send`: it must
+/// be dropped on the thread that created it.
+#[must_use = "the context is active only while the guard lives"]
+pub struct ContextGuard {
+    previous: Option<SpanContext>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for ContextGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextGuard")
+            .field("previous", &self.previous)
+            .finish()
+    }
+}
+
+/// Makes `ctx` the active context until the guard is dropped.
+pub fn enter(ctx: SpanContext) -> ContextGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(ctx));
+    ContextGuard {
+        previous,
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// A span that is active on this thread; finishes it when dropped.
+///
+/// Dereferences to the [`Span`], so tags, logs and baggage can be set on it.
+pub struct ActiveSpan {
+    // Declared first so it drops (finishes) before the guard restores the
+    // previous context.
+    span: Span,
+    _guard: ContextGuard,
+}
+
+impl fmt::Debug for ActiveSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActiveSpan")
+            .field("span", &self.span)
+            .finish()
+    }
+}
+
+impl Deref for ActiveSpan {
+    type Target = Span;
+
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl DerefMut for ActiveSpan {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}
+
+impl Span {
+    /// Makes this span the active one on this thread until the returned
+    /// guard drops; the guard then finishes the span.
+    ///
+    /// ```
+    /// use jaeger_tracer::Tracer;
+    /// let tracer = Tracer::noop();
+    /// let root = tracer.start("request").activate();
+    /// // Started with no explicit parent: a child of `root`.
+    /// let child = tracer.start("db");
+    /// assert_eq!(child.context().trace_id(), root.context().trace_id());
+    /// ```
+    pub fn activate(self) -> ActiveSpan {
+        let guard = enter(self.context().clone());
+        ActiveSpan {
+            span: self,
+            _guard: guard,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future with a span active while it is polled; the span finishes when
+    /// the future completes (or is dropped).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InSpan<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+    }
+}
+
+impl<F> fmt::Debug for InSpan<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InSpan").field("span", &self.span).finish()
+    }
+}
+
+impl<F: Future> Future for InSpan<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let out = {
+            let _guard = enter(this.span.context().clone());
+            this.inner.poll(cx)
+        };
+        if out.is_ready() {
+            this.span.finish();
+        }
+        out
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future with a span context active while it is polled.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WithContext<F> {
+        #[pin]
+        inner: F,
+        ctx: SpanContext,
+    }
+}
+
+impl<F> fmt::Debug for WithContext<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithContext")
+            .field("ctx", &self.ctx)
+            .finish()
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _guard = enter(this.ctx.clone());
+        this.inner.poll(cx)
+    }
+}
+
+/// Runs futures inside a span or a span context.
+pub trait FutureExt: Future + Sized {
+    /// Makes `span` active during every poll and finishes it on completion.
+    fn in_span(self, span: Span) -> InSpan<Self> {
+        InSpan { inner: self, span }
+    }
+
+    /// Makes `ctx` active during every poll.
+    fn with_context(self, ctx: SpanContext) -> WithContext<Self> {
+        WithContext { inner: self, ctx }
+    }
+}
+
+impl<F: Future> FutureExt for F {}

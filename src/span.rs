@@ -1,0 +1,592 @@
+//! Spans: the timed, tagged units of work of a trace, and their builder.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::clock::{now_micros, system_time_micros};
+use crate::id::{random_u64, SpanId, TraceId};
+use crate::scope;
+use crate::span_context::{Baggage, Flags, SpanContext};
+use crate::tag::{LogFields, LogRecord, Tag, TagValue};
+use crate::tracer::{Tracer, TracerInner};
+
+/// The tag that forces a sampling decision: an integer > 0 makes the trace
+/// sampled and debug, 0 makes it unsampled.
+pub const SAMPLING_PRIORITY: &str = "sampling.priority";
+
+/// The tag put on the root span of a trace started by a `jaeger-debug-id`.
+pub const DEBUG_ID_TAG: &str = "jaeger-debug-id";
+
+/// How a span relates to a span it references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferenceType {
+    /// The referenced span depends on this one's result (a call and its caller).
+    ChildOf,
+    /// The referenced span caused this one but does not wait for it (a queued job).
+    FollowsFrom,
+}
+
+/// A reference from a new span to an existing span context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    kind: ReferenceType,
+    context: SpanContext,
+}
+
+impl Reference {
+    /// A `ChildOf` reference to `context`.
+    pub fn child_of(context: SpanContext) -> Self {
+        Reference {
+            kind: ReferenceType::ChildOf,
+            context,
+        }
+    }
+
+    /// A `FollowsFrom` reference to `context`.
+    pub fn follows_from(context: SpanContext) -> Self {
+        Reference {
+            kind: ReferenceType::FollowsFrom,
+            context,
+        }
+    }
+
+    /// The kind of reference.
+    pub fn kind(&self) -> ReferenceType {
+        self.kind
+    }
+
+    /// The referenced context.
+    pub fn context(&self) -> &SpanContext {
+        &self.context
+    }
+}
+
+/// A reference as sent on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WireRef {
+    pub(crate) kind: ReferenceType,
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+}
+
+/// Everything the reporter needs of a finished, sampled span.
+#[derive(Debug, Clone)]
+pub(crate) struct SpanData {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_id: SpanId,
+    pub(crate) flags: Flags,
+    pub(crate) operation_name: Cow<'static, str>,
+    /// Empty when the only reference is the `ChildOf` named by `parent_id`.
+    pub(crate) references: Vec<WireRef>,
+    pub(crate) start_us: u64,
+    pub(crate) duration_us: u64,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) logs: Vec<LogRecord>,
+    /// Started without a local parent: its end closes this process's segment
+    /// of the trace.
+    pub(crate) local_root: bool,
+}
+
+enum State {
+    /// A span of the no-op tracer.
+    Noop,
+    /// Sampled and not yet finished: everything is recorded.
+    Recording {
+        tracer: Arc<TracerInner>,
+        data: Box<SpanData>,
+    },
+    /// Not sampled: nothing is recorded, but `sampling.priority` may still
+    /// turn it into a recording span.
+    Unsampled {
+        tracer: Arc<TracerInner>,
+        name: Cow<'static, str>,
+        local_root: bool,
+    },
+    Finished,
+}
+
+/// A span: one named, timed operation of a trace.
+///
+/// Tags, logs and baggage are recorded until [`finish`](Span::finish);
+/// dropping an unfinished span finishes it. Finishing more than once reports
+/// the span once. An unsampled span records nothing and costs no allocation,
+/// but its context still propagates the trace.
+///
+/// ```
+/// use jaeger_tracer::Tracer;
+/// let tracer = Tracer::noop();
+/// let mut span = tracer.span("get_user").with_tag("user.id", 42).start();
+/// span.set_tag("cache.hit", false);
+/// span.log(|f| {
+///     f.event("lookup").field("rows", 1);
+/// });
+/// span.finish();
+/// ```
+pub struct Span {
+    ctx: SpanContext,
+    state: State,
+}
+
+fn priority(value: &TagValue) -> Option<i64> {
+    value.as_i64()
+}
+
+impl Span {
+    /// A span that records nothing (what the no-op tracer makes).
+    pub fn noop() -> Span {
+        Span {
+            ctx: SpanContext::empty(),
+            state: State::Noop,
+        }
+    }
+
+    /// This span's context: ids, flags and baggage, for children and for
+    /// injection into a carrier.
+    pub fn context(&self) -> &SpanContext {
+        &self.ctx
+    }
+
+    /// True while the span is sampled and unfinished, that is while tags and
+    /// logs are being recorded.
+    pub fn is_recording(&self) -> bool {
+        matches!(self.state, State::Recording { .. })
+    }
+
+    /// Renames the operation.
+    pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+        match &mut self.state {
+            State::Recording { data, .. } => data.operation_name = name.into(),
+            State::Unsampled { name: n, .. } => *n = name.into(),
+            State::Noop | State::Finished => {}
+        }
+        self
+    }
+
+    /// Sets a tag (replacing nothing: Jaeger keeps repeated keys).
+    ///
+    /// The tag [`SAMPLING_PRIORITY`] with an integer value changes the
+    /// sampling decision of this span and of the spans started from it
+    /// afterwards: > 0 makes it sampled and debug (recording starts now), 0
+    /// makes it unsampled (nothing of it is reported).
+    pub fn set_tag(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<TagValue>,
+    ) -> &mut Self {
+        match &mut self.state {
+            State::Recording { data, .. } => {
+                let key = key.into();
+                let value = value.into();
+                if key == SAMPLING_PRIORITY {
+                    match priority(&value) {
+                        Some(0) => {
+                            self.unsample();
+                            return self;
+                        }
+                        Some(_) => {
+                            let flags = self.ctx.flags().with(Flags::SAMPLED).with(Flags::DEBUG);
+                            self.ctx.set_flags(flags);
+                            data.flags = flags;
+                        }
+                        None => {}
+                    }
+                }
+                data.tags.push(Tag { key, value });
+            }
+            State::Unsampled { .. } => {
+                let key = key.into();
+                if key == SAMPLING_PRIORITY {
+                    let value = value.into();
+                    if matches!(priority(&value), Some(p) if p > 0) {
+                        self.upsample();
+                        if let State::Recording { data, .. } = &mut self.state {
+                            data.tags.push(Tag { key, value });
+                        }
+                    }
+                }
+            }
+            State::Noop | State::Finished => {}
+        }
+        self
+    }
+
+    fn unsample(&mut self) {
+        if let State::Recording { tracer, data } =
+            std::mem::replace(&mut self.state, State::Finished)
+        {
+            let flags = self
+                .ctx
+                .flags()
+                .without(Flags::SAMPLED)
+                .without(Flags::DEBUG);
+            self.ctx.set_flags(flags);
+            self.state = State::Unsampled {
+                tracer,
+                name: data.operation_name,
+                local_root: data.local_root,
+            };
+        }
+    }
+
+    fn upsample(&mut self) {
+        if let State::Unsampled {
+            tracer,
+            name,
+            local_root,
+        } = std::mem::replace(&mut self.state, State::Finished)
+        {
+            let flags = self.ctx.flags().with(Flags::SAMPLED).with(Flags::DEBUG);
+            self.ctx.set_flags(flags);
+            let data = Box::new(SpanData {
+                trace_id: self.ctx.trace_id(),
+                span_id: self.ctx.span_id(),
+                parent_id: self.ctx.parent_id(),
+                flags,
+                operation_name: name,
+                references: Vec::new(),
+                start_us: now_micros(),
+                duration_us: 0,
+                tags: Vec::new(),
+                logs: Vec::new(),
+                local_root,
+            });
+            self.state = State::Recording { tracer, data };
+        }
+    }
+
+    /// Records a log with the current time. The closure fills in the fields
+    /// and only runs when the span is recording.
+    pub fn log(&mut self, fields: impl FnOnce(&mut LogFields<'_>)) -> &mut Self {
+        if let State::Recording { .. } = self.state {
+            self.log_at_micros(now_micros(), fields);
+        }
+        self
+    }
+
+    /// Records a log with an explicit timestamp.
+    pub fn log_at(
+        &mut self,
+        timestamp: SystemTime,
+        fields: impl FnOnce(&mut LogFields<'_>),
+    ) -> &mut Self {
+        self.log_at_micros(system_time_micros(timestamp), fields);
+        self
+    }
+
+    fn log_at_micros(&mut self, timestamp_us: u64, fields: impl FnOnce(&mut LogFields<'_>)) {
+        if let State::Recording { data, .. } = &mut self.state {
+            let mut record = LogRecord {
+                timestamp_us,
+                fields: Vec::new(),
+            };
+            fields(&mut LogFields::new(&mut record.fields));
+            data.logs.push(record);
+        }
+    }
+
+    /// Sets a baggage item: it travels with this span's context to every
+    /// span started from it afterwards, here and in other processes.
+    ///
+    /// Values longer than the tracer's limit (default 2048 bytes) are
+    /// truncated; truncations are counted in the tracer's metrics. A recording
+    /// span also logs the item (`event=baggage`).
+    pub fn set_baggage_item(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Self {
+        let tracer = match &self.state {
+            State::Recording { tracer, .. } | State::Unsampled { tracer, .. } => tracer.clone(),
+            State::Noop | State::Finished => return self,
+        };
+        let key = key.into();
+        let mut value = value.into();
+        let max = tracer.limits.max_baggage_value_len;
+        if value.len() > max {
+            let mut end = max;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
+            tracer.reporter.metrics().baggage_truncated();
+        }
+        if let State::Recording { .. } = self.state {
+            let (k, v) = (key.clone(), value.clone());
+            self.log(|f| {
+                f.event("baggage").field("key", k).field("value", v);
+            });
+        }
+        self.ctx.baggage_mut().set(key, value);
+        scope::refresh_if_current(&self.ctx);
+        self
+    }
+
+    /// The value of a baggage item carried by this span's context.
+    pub fn baggage_item(&self, key: &str) -> Option<&str> {
+        self.ctx.baggage_item(key)
+    }
+
+    /// Finishes the span now and hands it to the reporter. Later calls do
+    /// nothing.
+    pub fn finish(&mut self) {
+        self.finish_micros(None);
+    }
+
+    /// Finishes the span at an explicit time.
+    pub fn finish_at(&mut self, end: SystemTime) {
+        self.finish_micros(Some(system_time_micros(end)));
+    }
+
+    #[inline]
+    fn finish_micros(&mut self, end: Option<u64>) {
+        if let State::Recording { tracer, mut data } =
+            std::mem::replace(&mut self.state, State::Finished)
+        {
+            let end = end.unwrap_or_else(now_micros);
+            data.duration_us = end.saturating_sub(data.start_us);
+            tracer.reporter.report(data);
+        } else {
+            self.state = State::Finished;
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.finish_micros(None);
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Noop => "noop",
+            State::Recording { .. } => "recording",
+            State::Unsampled { .. } => "unsampled",
+            State::Finished => "finished",
+        };
+        f.debug_struct("Span")
+            .field("context", &self.ctx)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+/// Builds a span: references, start time and initial tags, then
+/// [`start`](SpanBuilder::start).
+///
+/// Without any reference, the span becomes a child of the thread's active
+/// span (see [`scope`](crate::scope)) unless
+/// [`ignore_active`](SpanBuilder::ignore_active) is set.
+#[must_use = "a span builder does nothing until `start` is called"]
+pub struct SpanBuilder<'t> {
+    tracer: &'t Tracer,
+    name: Cow<'static, str>,
+    references: Vec<Reference>,
+    start_us: Option<u64>,
+    tags: Vec<Tag>,
+    ignore_active: bool,
+}
+
+impl fmt::Debug for SpanBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanBuilder")
+            .field("name", &self.name)
+            .field("references", &self.references)
+            .field("start_us", &self.start_us)
+            .field("tags", &self.tags)
+            .field("ignore_active", &self.ignore_active)
+            .finish()
+    }
+}
+
+impl<'t> SpanBuilder<'t> {
+    pub(crate) fn new(tracer: &'t Tracer, name: Cow<'static, str>) -> Self {
+        SpanBuilder {
+            tracer,
+            name,
+            references: Vec::new(),
+            start_us: None,
+            tags: Vec::new(),
+            ignore_active: false,
+        }
+    }
+
+    /// Adds a `ChildOf` reference to `parent`.
+    pub fn child_of(mut self, parent: &SpanContext) -> Self {
+        self.references.push(Reference::child_of(parent.clone()));
+        self
+    }
+
+    /// Adds a `FollowsFrom` reference to `cause`.
+    pub fn follows_from(mut self, cause: &SpanContext) -> Self {
+        self.references.push(Reference::follows_from(cause.clone()));
+        self
+    }
+
+    /// Adds a reference.
+    pub fn with_reference(mut self, reference: Reference) -> Self {
+        self.references.push(reference);
+        self
+    }
+
+    /// Sets an explicit start time (default: now).
+    pub fn with_start_time(mut self, start: SystemTime) -> Self {
+        self.start_us = Some(system_time_micros(start));
+        self
+    }
+
+    /// Adds an initial tag. A [`SAMPLING_PRIORITY`] tag here decides the
+    /// sampling of a new trace before the sampler is asked.
+    pub fn with_tag(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<TagValue>,
+    ) -> Self {
+        self.tags.push(Tag::new(key, value));
+        self
+    }
+
+    /// Does not make the span a child of the thread's active span.
+    pub fn ignore_active(mut self) -> Self {
+        self.ignore_active = true;
+        self
+    }
+
+    /// Starts the span.
+    ///
+    /// The parent is the first valid `ChildOf` reference, else the first
+    /// valid `FollowsFrom`, else the active span. With a parent the span joins
+    /// its trace and keeps its sampling decision; without one it starts a new
+    /// trace and the sampler decides (or `sampling.priority`, or a
+    /// `jaeger-debug-id` carried by a partial context). Baggage of every
+    /// referenced context is inherited.
+    pub fn start(self) -> Span {
+        match self.tracer.inner() {
+            Some(inner) => start_span(inner, self),
+            None => Span::noop(),
+        }
+    }
+}
+
+fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
+    let SpanBuilder {
+        name,
+        references,
+        start_us,
+        mut tags,
+        ignore_active,
+        ..
+    } = b;
+    let parent_idx = references
+        .iter()
+        .position(|r| r.kind == ReferenceType::ChildOf && r.context.is_valid())
+        .or_else(|| references.iter().position(|r| r.context.is_valid()));
+    let active = if references.is_empty() && !ignore_active {
+        scope::current_context().filter(SpanContext::is_valid)
+    } else {
+        None
+    };
+    let parent = parent_idx
+        .map(|i| &references[i].context)
+        .or(active.as_ref());
+
+    let span_id = SpanId::new(random_u64());
+    let forced = tags
+        .iter()
+        .rev()
+        .find(|t| t.key == SAMPLING_PRIORITY)
+        .and_then(|t| priority(&t.value));
+    let (trace_id, parent_id, mut flags, mut baggage, local_root) = match parent {
+        Some(p) => (
+            p.trace_id(),
+            p.span_id(),
+            p.flags(),
+            p.baggage().clone(),
+            p.is_remote(),
+        ),
+        None => {
+            let trace_id = if inner.trace_id_128 {
+                TraceId::new(random_u64(), random_u64())
+            } else {
+                TraceId::new(0, random_u64())
+            };
+            let debug_id = references.iter().find_map(|r| r.context.debug_id());
+            let flags = if let Some(id) = debug_id {
+                tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned()));
+                Flags::SAMPLED.with(Flags::DEBUG)
+            } else if forced.is_some() {
+                Flags::default()
+            } else {
+                let decision = inner.sampler.should_sample(trace_id, &name);
+                if decision.sampled {
+                    tags.push(Tag::new("sampler.type", decision.sampler_type));
+                    tags.push(Tag::new("sampler.param", decision.param));
+                    Flags::SAMPLED
+                } else {
+                    Flags::default()
+                }
+            };
+            (trace_id, SpanId::new(0), flags, Baggage::default(), true)
+        }
+    };
+    for r in &references {
+        baggage.merge_missing(r.context.baggage());
+    }
+    match forced {
+        Some(0) => flags = flags.without(Flags::SAMPLED).without(Flags::DEBUG),
+        Some(_) => flags = flags.with(Flags::SAMPLED).with(Flags::DEBUG),
+        None => {}
+    }
+
+    let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
+    ctx.set_baggage(baggage);
+    if !flags.is_sampled() {
+        return Span {
+            ctx,
+            state: State::Unsampled {
+                tracer: inner.clone(),
+                name,
+                local_root,
+            },
+        };
+    }
+    let implicit_only = references.len() <= 1
+        && parent_idx.map_or(true, |i| references[i].kind == ReferenceType::ChildOf);
+    let wire_refs = if implicit_only {
+        Vec::new()
+    } else {
+        references
+            .iter()
+            .filter(|r| r.context.is_valid())
+            .map(|r| WireRef {
+                kind: r.kind,
+                trace_id: r.context.trace_id(),
+                span_id: r.context.span_id(),
+            })
+            .collect()
+    };
+    let data = Box::new(SpanData {
+        trace_id,
+        span_id,
+        parent_id,
+        flags,
+        operation_name: name,
+        references: wire_refs,
+        start_us: start_us.unwrap_or_else(now_micros),
+        duration_us: 0,
+        tags,
+        logs: Vec::new(),
+        local_root,
+    });
+    Span {
+        ctx,
+        state: State::Recording {
+            tracer: inner.clone(),
+            data,
+        },
+    }
+}

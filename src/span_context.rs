@@ -1,0 +1,447 @@
+//! The part of a span that crosses process boundaries: ids, flags, baggage.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::id::{parse_hex_u64, SpanId, TraceId};
+
+/// The trace flags carried in the context (the last field of `uber-trace-id`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// The trace is recorded and reported.
+    pub const SAMPLED: Flags = Flags(1);
+    /// The trace was forced on (debug); implies sampled.
+    pub const DEBUG: Flags = Flags(2);
+    /// Firehose mode: the backend skips indexing.
+    pub const FIREHOSE: Flags = Flags(8);
+
+    /// Flags from their raw bits.
+    pub const fn from_bits(bits: u8) -> Self {
+        Flags(bits)
+    }
+
+    /// The raw bits.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// True when every bit of `other` is set.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// These flags with the bits of `other` set.
+    #[must_use]
+    pub const fn with(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// These flags with the bits of `other` cleared.
+    #[must_use]
+    pub const fn without(self, other: Flags) -> Flags {
+        Flags(self.0 & !other.0)
+    }
+
+    /// True when the sampled bit is set.
+    pub const fn is_sampled(self) -> bool {
+        self.contains(Flags::SAMPLED)
+    }
+
+    /// True when the debug bit is set.
+    pub const fn is_debug(self) -> bool {
+        self.contains(Flags::DEBUG)
+    }
+
+    /// True when the firehose bit is set.
+    pub const fn is_firehose(self) -> bool {
+        self.contains(Flags::FIREHOSE)
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Flags({:#x}{}{}{})",
+            self.0,
+            if self.is_sampled() { " sampled" } else { "" },
+            if self.is_debug() { " debug" } else { "" },
+            if self.is_firehose() { " firehose" } else { "" }
+        )
+    }
+}
+
+/// Baggage: key/value pairs that travel with the trace to every later span,
+/// in this process and across process boundaries.
+///
+/// Shared copy-on-write, so handing a context to a child costs a reference
+/// count, not a copy.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Baggage(Option<Arc<Vec<(String, String)>>>);
+
+impl Baggage {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn set(&mut self, key: String, value: String) {
+        let items = Arc::make_mut(self.0.get_or_insert_with(Default::default));
+        match items.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => items.push((key, value)),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .as_deref()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().map_or(true, |v| v.is_empty())
+    }
+
+    /// Adds the items of `other` that this baggage does not have yet.
+    pub(crate) fn merge_missing(&mut self, other: &Baggage) {
+        if self.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for (k, v) in other.iter() {
+            if self.get(k).is_none() {
+                self.set(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Baggage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// The propagated state of a span: trace id, span id, parent id, flags and
+/// baggage.
+///
+/// A context extracted from a carrier may be *partial*: it carries no trace
+/// (`is_valid()` is false) but holds baggage or a `jaeger-debug-id`. Starting
+/// a span with such a parent starts a new trace that keeps that baggage (and,
+/// for a debug id, is forced to debug + sampled).
+///
+/// `Display` and `FromStr` use the `uber-trace-id` form
+/// `{trace-id}:{span-id}:{parent-id}:{flags}` (hex).
+///
+/// ```
+/// use jaeger_tracer::SpanContext;
+/// let ctx: SpanContext = "abc:1:0:1".parse().unwrap();
+/// assert!(ctx.is_sampled());
+/// assert_eq!(ctx.to_string(), "0000000000000abc:0000000000000001:0000000000000000:1");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SpanContext {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_id: SpanId,
+    flags: Flags,
+    baggage: Baggage,
+    debug_id: Option<Arc<str>>,
+    /// True when this context came from another process (extract or parse);
+    /// a span started under it is a local root.
+    remote: bool,
+}
+
+impl SpanContext {
+    /// A context with the given ids and flags and no baggage.
+    pub fn new(trace_id: TraceId, span_id: SpanId, parent_id: SpanId, flags: Flags) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            parent_id,
+            flags,
+            baggage: Baggage::default(),
+            debug_id: None,
+            remote: false,
+        }
+    }
+
+    /// The context of a no-op span: no trace, nothing sampled.
+    pub(crate) const fn empty() -> Self {
+        SpanContext {
+            trace_id: TraceId::new(0, 0),
+            span_id: SpanId::new(0),
+            parent_id: SpanId::new(0),
+            flags: Flags::from_bits(0),
+            baggage: Baggage(None),
+            debug_id: None,
+            remote: false,
+        }
+    }
+
+    /// A partial context carrying only a `jaeger-debug-id`.
+    pub(crate) fn with_debug_id_only(debug_id: &str) -> Self {
+        let mut ctx = SpanContext::empty();
+        ctx.debug_id = Some(Arc::from(debug_id));
+        ctx.remote = true;
+        ctx
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// This span's id.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The parent span's id, zero for a root.
+    pub fn parent_id(&self) -> SpanId {
+        self.parent_id
+    }
+
+    /// The flags.
+    pub fn flags(&self) -> Flags {
+        self.flags
+    }
+
+    /// True when the trace is sampled.
+    pub fn is_sampled(&self) -> bool {
+        self.flags.is_sampled()
+    }
+
+    /// True when the trace is a forced debug trace.
+    pub fn is_debug(&self) -> bool {
+        self.flags.is_debug()
+    }
+
+    /// True when the context names a real span (non-zero trace and span id).
+    pub fn is_valid(&self) -> bool {
+        self.trace_id.is_valid() && self.span_id.is_valid()
+    }
+
+    /// True when this context was received from another process.
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// The `jaeger-debug-id` this partial context carries, if any.
+    pub fn debug_id(&self) -> Option<&str> {
+        self.debug_id.as_deref()
+    }
+
+    /// The baggage value for `key`.
+    pub fn baggage_item(&self, key: &str) -> Option<&str> {
+        self.baggage.get(key)
+    }
+
+    /// Iterates over the baggage items in insertion order.
+    pub fn baggage_items(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.baggage.iter()
+    }
+
+    /// This context with one more baggage item (or a replaced value).
+    #[must_use]
+    pub fn with_baggage_item(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.baggage.set(key.into(), value.into());
+        self
+    }
+
+    /// This context marked as received from another process.
+    #[must_use]
+    pub fn into_remote(mut self) -> Self {
+        self.remote = true;
+        self
+    }
+
+    pub(crate) fn baggage(&self) -> &Baggage {
+        &self.baggage
+    }
+
+    pub(crate) fn baggage_mut(&mut self) -> &mut Baggage {
+        &mut self.baggage
+    }
+
+    pub(crate) fn set_flags(&mut self, flags: Flags) {
+        self.flags = flags;
+    }
+
+    pub(crate) fn set_baggage(&mut self, baggage: Baggage) {
+        self.baggage = baggage;
+    }
+}
+
+impl Default for SpanContext {
+    /// The empty (invalid) context of a no-op span.
+    fn default() -> Self {
+        SpanContext::empty()
+    }
+}
+
+impl fmt::Debug for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanContext")
+            .field("trace_id", &self.trace_id)
+            .field("span_id", &self.span_id)
+            .field("parent_id", &self.parent_id)
+            .field("flags", &self.flags)
+            .field("baggage", &self.baggage)
+            .field("debug_id", &self.debug_id)
+            .field("remote", &self.remote)
+            .finish()
+    }
+}
+
+impl fmt::Display for SpanContext {
+    /// Ids are written at full width (16 or 32 hex digits), flags in hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{:x}",
+            self.trace_id,
+            self.span_id,
+            self.parent_id,
+            self.flags.bits()
+        )
+    }
+}
+
+impl FromStr for SpanContext {
+    type Err = Error;
+
+    /// Parses `{trace-id}:{span-id}:{parent-id}:{flags}`, also with `%3A` for
+    /// `:`. Ids may omit leading zeros; the trace id may have up to 32 digits;
+    /// flags are hex. The trace and span ids must be non-zero. The result is
+    /// marked remote.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let decoded;
+        let s = if s.contains('%') {
+            decoded = s.replace("%3A", ":").replace("%3a", ":");
+            decoded.as_str()
+        } else {
+            s
+        };
+        let mut parts = s.split(':');
+        let (Some(trace), Some(span), Some(parent), Some(flags), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(Error::propagation(format!(
+                "uber-trace-id {s:?} must have exactly four ':'-separated parts"
+            )));
+        };
+        let trace_id: TraceId = trace.parse()?;
+        let span_id: SpanId = span.parse()?;
+        if !span_id.is_valid() {
+            return Err(Error::propagation(format!(
+                "uber-trace-id {s:?} has a zero span id"
+            )));
+        }
+        let parent_id: SpanId = parent.parse()?;
+        if flags.len() > 2 {
+            return Err(Error::propagation(format!(
+                "uber-trace-id {s:?} has flags {flags:?} wider than one byte"
+            )));
+        }
+        let flags = Flags::from_bits(parse_hex_u64(flags, "flags")? as u8);
+        let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
+        ctx.remote = true;
+        Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_reference_client_forms() {
+        // Go (full width), Python (no leading zeros), Java (zero parent as "0").
+        for s in [
+            "000000000000abcd:0000000000000012:0000000000000000:1",
+            "abcd:12:0:1",
+            "abcd%3A12%3A0%3A1",
+        ] {
+            let ctx: SpanContext = s.parse().unwrap();
+            assert_eq!(ctx.trace_id(), TraceId::new(0, 0xabcd), "{s}");
+            assert_eq!(ctx.span_id(), SpanId::new(0x12), "{s}");
+            assert_eq!(ctx.parent_id(), SpanId::new(0), "{s}");
+            assert!(ctx.is_sampled());
+            assert!(ctx.is_remote());
+        }
+    }
+
+    #[test]
+    fn flags_are_hex() {
+        let ctx: SpanContext = "1:2:0:a".parse().unwrap();
+        assert_eq!(ctx.flags().bits(), 0x0a);
+        assert!(ctx.flags().is_firehose() && ctx.is_debug() && !ctx.is_sampled());
+        let ctx: SpanContext = "1:2:0:10".parse().unwrap();
+        assert_eq!(ctx.flags().bits(), 0x10);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for s in [
+            "",
+            "1:2:0",
+            "1:2:0:1:5",
+            "0:2:0:1",
+            "1:0:0:1",
+            "x:2:0:1",
+            "1:2:0:100",
+            "1:2:0:",
+            ":2:0:1",
+        ] {
+            let err = s.parse::<SpanContext>().unwrap_err();
+            assert!(err.is_propagation(), "{s}: {err}");
+        }
+    }
+
+    #[test]
+    fn display_round_trips_128_bit() {
+        let ctx = SpanContext::new(
+            TraceId::new(0x1, 0x2),
+            SpanId::new(3),
+            SpanId::new(4),
+            Flags::SAMPLED.with(Flags::DEBUG),
+        );
+        let text = ctx.to_string();
+        assert_eq!(
+            text,
+            "00000000000000010000000000000002:0000000000000003:0000000000000004:3"
+        );
+        let back: SpanContext = text.parse().unwrap();
+        assert_eq!(back.into_remote(), ctx.into_remote());
+    }
+
+    #[test]
+    fn baggage_is_copy_on_write() {
+        let a = SpanContext::new(
+            TraceId::new(0, 1),
+            SpanId::new(1),
+            SpanId::new(0),
+            Flags::SAMPLED,
+        )
+        .with_baggage_item("k", "v");
+        let b = a.clone().with_baggage_item("k", "w");
+        assert_eq!(a.baggage_item("k"), Some("v"));
+        assert_eq!(b.baggage_item("k"), Some("w"));
+        assert_eq!(b.baggage_items().count(), 1);
+    }
+}

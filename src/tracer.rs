@@ -1,0 +1,231 @@
+//! The tracer: starts spans, injects and extracts contexts, and owns the
+//! reporter.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::TracerBuilder;
+use crate::error::Error;
+use crate::metrics::MetricsSnapshot;
+use crate::propagation::{Extractor, Injector, Propagation};
+use crate::reporter::Reporter;
+use crate::sampler::Sampler;
+use crate::span::{Span, SpanBuilder};
+use crate::span_context::SpanContext;
+
+/// Limits applied on the application side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_baggage_value_len: usize,
+}
+
+pub(crate) struct TracerInner {
+    pub(crate) service_name: String,
+    pub(crate) sampler: Box<dyn Sampler>,
+    pub(crate) trace_id_128: bool,
+    pub(crate) propagation: Vec<Propagation>,
+    pub(crate) reporter: Reporter,
+    pub(crate) limits: Limits,
+    pub(crate) close_timeout: Duration,
+}
+
+impl fmt::Debug for TracerInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracerInner")
+            .field("service_name", &self.service_name)
+            .field("sampler", &self.sampler)
+            .field("trace_id_128", &self.trace_id_128)
+            .field("propagation", &self.propagation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tracer: a cheap handle (clone it freely) to the span factory and the
+/// reporter behind it.
+///
+/// Made by [`Tracer::builder`] (or [`TracerBuilder::from_env`]); the no-op
+/// tracer ([`Tracer::noop`]) records nothing and never fails.
+///
+/// ```no_run
+/// use jaeger_tracer::Tracer;
+/// # fn main() -> Result<(), jaeger_tracer::Error> {
+/// let (tracer, _guard) = Tracer::builder("checkout").init()?;
+/// let root = tracer.start("handle_request");
+/// let child = tracer.span("load_cart").child_of(root.context()).start();
+/// drop(child);
+/// drop(root);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Tracer {
+    inner: Option<Arc<TracerInner>>,
+}
+
+impl fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Some(inner) => fmt::Debug::fmt(inner, f),
+            None => f.write_str("Tracer(noop)"),
+        }
+    }
+}
+
+impl Tracer {
+    /// A builder for a tracer of the service `service_name`.
+    pub fn builder(service_name: impl Into<String>) -> TracerBuilder {
+        TracerBuilder::new(service_name)
+    }
+
+    /// The no-op tracer: spans record nothing, inject writes nothing,
+    /// extract finds nothing, flush and close succeed.
+    pub const fn noop() -> Tracer {
+        Tracer { inner: None }
+    }
+
+    pub(crate) fn from_inner(inner: TracerInner) -> Tracer {
+        Tracer {
+            inner: Some(Arc::new(inner)),
+        }
+    }
+
+    pub(crate) fn inner(&self) -> Option<&Arc<TracerInner>> {
+        self.inner.as_ref()
+    }
+
+    /// True for the no-op tracer.
+    pub fn is_noop(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// The service name ("" for the no-op tracer).
+    pub fn service_name(&self) -> &str {
+        self.inner.as_deref().map_or("", |i| &i.service_name)
+    }
+
+    /// A builder for a span named `operation_name`.
+    pub fn span(&self, operation_name: impl Into<Cow<'static, str>>) -> SpanBuilder<'_> {
+        SpanBuilder::new(self, operation_name.into())
+    }
+
+    /// Starts a span named `operation_name`: a child of the active span if
+    /// there is one, else the root of a new trace.
+    pub fn start(&self, operation_name: impl Into<Cow<'static, str>>) -> Span {
+        self.span(operation_name).start()
+    }
+
+    /// Writes `ctx` into `carrier` in every configured format. An invalid
+    /// (empty) context writes nothing.
+    pub fn inject(&self, ctx: &SpanContext, carrier: &mut dyn Injector) {
+        if let Some(inner) = &self.inner {
+            for p in &inner.propagation {
+                p.inject(ctx, carrier);
+            }
+        }
+    }
+
+    /// Reads a span context from `carrier`, trying the configured formats in
+    /// order and taking the first one present.
+    ///
+    /// `Ok(None)` when the carrier holds no context. The result may be a
+    /// partial context (baggage or a `jaeger-debug-id` without a trace).
+    ///
+    /// # Errors
+    ///
+    /// A propagation error naming the header when a present header is
+    /// malformed (and no later format yields a valid context).
+    pub fn extract(&self, carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
+        let Some(inner) = &self.inner else {
+            return Ok(None);
+        };
+        let mut first_err = None;
+        for p in &inner.propagation {
+            match p.extract(carrier) {
+                Ok(Some(ctx)) => return Ok(Some(ctx)),
+                Ok(None) => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends every span finished so far and waits until it is handed to the
+    /// transport, at most the close timeout (default 5 s).
+    ///
+    /// # Errors
+    ///
+    /// A timeout error when the deadline passes, a closed error after
+    /// [`close`](Tracer::close).
+    pub fn flush(&self) -> Result<(), Error> {
+        match &self.inner {
+            Some(inner) => inner.reporter.flush(inner.close_timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting spans (later ones are counted as dropped-closed),
+    /// sends everything accepted and stops the reporter, waiting at most the
+    /// close timeout. Closing again returns at once.
+    ///
+    /// # Errors
+    ///
+    /// A timeout error when the reporter did not finish in time; what it had
+    /// not sent is counted as still queued.
+    pub fn close(&self) -> Result<(), Error> {
+        match &self.inner {
+            Some(inner) => inner.reporter.close(inner.close_timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// The tracer's counters (all zero for the no-op tracer).
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner
+            .as_deref()
+            .map_or_else(MetricsSnapshot::default, |i| i.reporter.snapshot())
+    }
+}
+
+impl Default for Tracer {
+    /// The no-op tracer.
+    fn default() -> Self {
+        Tracer::noop()
+    }
+}
+
+/// Closes the tracer when dropped: everything already finished is sent,
+/// waiting at most the close timeout. Keep it alive in `main`.
+#[must_use = "dropping the guard closes the tracer at once"]
+#[derive(Debug)]
+pub struct TracerGuard {
+    tracer: Tracer,
+}
+
+impl TracerGuard {
+    pub(crate) fn new(tracer: Tracer) -> Self {
+        TracerGuard { tracer }
+    }
+
+    /// Closes the tracer now and reports how it went (dropping the guard
+    /// does the same but can only log).
+    ///
+    /// # Errors
+    ///
+    /// As [`Tracer::close`].
+    pub fn close(self) -> Result<(), Error> {
+        self.tracer.close()
+    }
+}
+
+impl Drop for TracerGuard {
+    fn drop(&mut self) {
+        // Errors were logged by the reporter; a drop cannot return them.
+        let _ = self.tracer.close();
+    }
+}

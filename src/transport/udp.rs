@@ -1,0 +1,143 @@
+//! UDP to the Jaeger agent: one `emitBatch` call per datagram.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::time::{Duration, Instant};
+
+use super::Transport;
+use crate::encode::{Envelope, WireProtocol};
+
+/// How often the agent's host name is resolved again, so a moved agent (a
+/// restarted container, a changed DNS record) is followed.
+pub(crate) const RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Sends datagrams to the agent over a connected UDP socket.
+///
+/// The socket is connected so that the kernel reports an unreachable agent
+/// (ICMP port unreachable) as an error on a later send, which is counted;
+/// an unconnected socket would lose those datagrams without a trace.
+#[derive(Debug)]
+pub(crate) struct UdpTransport {
+    host: String,
+    port: u16,
+    protocol: WireProtocol,
+    max_packet: usize,
+    socket: Option<(UdpSocket, SocketAddr)>,
+    resolved_at: Option<Instant>,
+    resolve_interval: Duration,
+}
+
+impl UdpTransport {
+    pub(crate) fn new(host: String, port: u16, protocol: WireProtocol, max_packet: usize) -> Self {
+        UdpTransport {
+            host,
+            port,
+            protocol,
+            max_packet,
+            socket: None,
+            resolved_at: None,
+            resolve_interval: RESOLVE_INTERVAL,
+        }
+    }
+
+    fn resolve(&mut self) -> io::Result<()> {
+        let now = Instant::now();
+        let due = self
+            .resolved_at
+            .map_or(true, |t| now.duration_since(t) >= self.resolve_interval);
+        if self.socket.is_some() && !due {
+            return Ok(());
+        }
+        self.resolved_at = Some(now);
+        let resolved = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .and_then(|mut addrs| {
+                addrs.next().ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "the host name resolved to no address",
+                    )
+                })
+            });
+        let addr = match resolved {
+            Ok(addr) => addr,
+            // Keep sending to the last good address while the name does not
+            // resolve; fail only when there never was one.
+            Err(e) if self.socket.is_some() => {
+                log::debug!("jaeger: cannot resolve {}:{}: {e}", self.host, self.port);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if matches!(&self.socket, Some((_, current)) if *current == addr) {
+            return Ok(());
+        }
+        let bind: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let socket = UdpSocket::bind(bind)?;
+        socket.connect(addr)?;
+        self.socket = Some((socket, addr));
+        Ok(())
+    }
+}
+
+impl Transport for UdpTransport {
+    fn protocol(&self) -> WireProtocol {
+        self.protocol
+    }
+
+    fn envelope(&self) -> Envelope {
+        Envelope::AgentCall
+    }
+
+    fn max_payload(&self) -> usize {
+        self.max_packet
+    }
+
+    fn send(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.resolve()?;
+        let Some((socket, _)) = &self.socket else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no agent address",
+            ));
+        };
+        let sent = socket.send(payload)?;
+        if sent != payload.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("datagram truncated: {sent} of {} bytes sent", payload.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("udp://{}:{}", self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unresolvable_host_is_an_error_not_a_panic() {
+        let mut t = UdpTransport::new("host.invalid".into(), 6831, WireProtocol::Compact, 65000);
+        assert!(t.send(b"x").is_err());
+    }
+
+    #[test]
+    fn sends_to_a_bound_socket() {
+        let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sink.local_addr().unwrap().port();
+        let mut t = UdpTransport::new("127.0.0.1".into(), port, WireProtocol::Compact, 65000);
+        t.send(b"hello").unwrap();
+        let mut buf = [0u8; 16];
+        let n = sink.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+    }
+}
