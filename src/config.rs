@@ -550,26 +550,27 @@ fn parse_tags(value: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<V
                 format!("item {item:?} has an empty key"),
             ));
         }
-        let v =
-            if let Some(inner) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                let (var, default) = match inner.split_once(':') {
-                    Some((var, d)) => (var.trim(), Some(d)),
-                    None => (inner.trim(), None),
-                };
-                match (lookup(var).filter(|x| !x.is_empty()), default) {
-                    (Some(x), _) => x,
-                    (None, Some(d)) => d.to_owned(),
-                    (None, None) => return Err(Error::env(
+        let v = if let Some(inner) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+            let (var, default) = match inner.split_once(':') {
+                Some((var, d)) => (var.trim(), Some(d)),
+                None => (inner.trim(), None),
+            };
+            match (lookup(var).filter(|x| !x.is_empty()), default) {
+                (Some(x), _) => x,
+                (None, Some(d)) => d.to_owned(),
+                (None, None) => {
+                    return Err(Error::env(
                         ENV_TAGS,
                         value,
                         format!(
                             "item {item:?} refers to {var}, which is not set and has no default"
                         ),
-                    )),
+                    ))
                 }
-            } else {
-                v.to_owned()
-            };
+            }
+        } else {
+            v.to_owned()
+        };
         tags.push(Tag::new(k.to_owned(), v));
     }
     Ok(tags)

@@ -397,3 +397,242 @@ impl<P: TOutputProtocol> Encode for Encoder<P> {
         out.len() + 4
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{SpanId, TraceId};
+    use crate::span::WireRef;
+    use crate::span_context::Flags;
+    use crate::tag::LogRecord;
+    use crate::thrift::{decode_agent_datagram, jaeger as gen};
+    use thrift::protocol::TSerializable;
+    use thrift::OrderedFloat;
+
+    fn sample_span() -> SpanData {
+        SpanData {
+            trace_id: TraceId::new(0x1122, 0x3344),
+            span_id: SpanId::new(u64::MAX),
+            parent_id: SpanId::new(5),
+            flags: Flags::SAMPLED.with(Flags::DEBUG),
+            operation_name: "op ☃".into(),
+            references: vec![
+                WireRef {
+                    kind: ReferenceType::ChildOf,
+                    trace_id: TraceId::new(0x1122, 0x3344),
+                    span_id: SpanId::new(5),
+                },
+                WireRef {
+                    kind: ReferenceType::FollowsFrom,
+                    trace_id: TraceId::new(0, 9),
+                    span_id: SpanId::new(10),
+                },
+            ],
+            start_us: 1_700_000_000_000_000,
+            duration_us: 1234,
+            tags: vec![
+                Tag::new("s", "str"),
+                Tag::new("b", true),
+                Tag::new("f", false),
+                Tag::new("i", -7i64),
+                Tag::new("d", 2.5),
+                Tag::new("bin", vec![0u8, 255]),
+            ],
+            logs: vec![LogRecord {
+                timestamp_us: 1_700_000_000_000_100,
+                fields: vec![Tag::new("event", "x"), Tag::new("n", 3)],
+            }],
+            local_root: false,
+        }
+    }
+
+    fn gen_tag(key: &str, ty: i32) -> gen::Tag {
+        gen::Tag {
+            key: key.into(),
+            v_type: gen::TagType(ty),
+            v_str: None,
+            v_double: None,
+            v_bool: None,
+            v_long: None,
+            v_binary: None,
+        }
+    }
+
+    fn expected_batch(seq: i64, stats: ClientStats) -> gen::Batch {
+        let mut process_tag = gen_tag("jaeger.version", 0);
+        process_tag.v_str = Some("Rust-test".into());
+        let tags = vec![
+            gen::Tag {
+                v_str: Some("str".into()),
+                ..gen_tag("s", 0)
+            },
+            gen::Tag {
+                v_bool: Some(true),
+                ..gen_tag("b", 2)
+            },
+            gen::Tag {
+                v_bool: Some(false),
+                ..gen_tag("f", 2)
+            },
+            gen::Tag {
+                v_long: Some(-7),
+                ..gen_tag("i", 3)
+            },
+            gen::Tag {
+                v_double: Some(OrderedFloat(2.5)),
+                ..gen_tag("d", 1)
+            },
+            gen::Tag {
+                v_binary: Some(vec![0, 255]),
+                ..gen_tag("bin", 4)
+            },
+        ];
+        let span = gen::Span {
+            trace_id_low: 0x3344,
+            trace_id_high: 0x1122,
+            span_id: -1,
+            parent_span_id: 5,
+            operation_name: "op ☃".into(),
+            references: Some(vec![
+                gen::SpanRef {
+                    ref_type: gen::SpanRefType(0),
+                    trace_id_low: 0x3344,
+                    trace_id_high: 0x1122,
+                    span_id: 5,
+                },
+                gen::SpanRef {
+                    ref_type: gen::SpanRefType(1),
+                    trace_id_low: 9,
+                    trace_id_high: 0,
+                    span_id: 10,
+                },
+            ]),
+            flags: 3,
+            start_time: 1_700_000_000_000_000,
+            duration: 1234,
+            tags: Some(tags),
+            logs: Some(vec![gen::Log {
+                timestamp: 1_700_000_000_000_100,
+                fields: vec![
+                    gen::Tag {
+                        v_str: Some("x".into()),
+                        ..gen_tag("event", 0)
+                    },
+                    gen::Tag {
+                        v_long: Some(3),
+                        ..gen_tag("n", 3)
+                    },
+                ],
+            }]),
+            incomplete: None,
+        };
+        gen::Batch {
+            process: gen::Process {
+                service_name: "svc".into(),
+                tags: Some(vec![process_tag]),
+            },
+            spans: vec![span.clone(), span],
+            seq_no: Some(seq),
+            stats: Some(gen::ClientStats {
+                full_queue_dropped_spans: stats.full_queue_dropped,
+                too_large_dropped_spans: stats.too_large_dropped,
+                failed_to_emit_spans: stats.failed_to_emit,
+            }),
+        }
+    }
+
+    fn encode_with(protocol: WireProtocol, envelope: Envelope) -> (Vec<u8>, ClientStats) {
+        let mut enc = encoder(
+            protocol,
+            envelope,
+            "svc",
+            &[Tag::new("jaeger.version", "Rust-test")],
+        );
+        let mut spans = Vec::new();
+        let a = enc.span(&sample_span(), Trim::default(), usize::MAX, &mut spans);
+        let b = enc.span(&sample_span(), Trim::default(), usize::MAX, &mut spans);
+        assert_eq!(a + b, spans.len());
+        let stats = ClientStats {
+            full_queue_dropped: 1,
+            too_large_dropped: 2,
+            failed_to_emit: 3,
+        };
+        let mut out = Vec::new();
+        enc.batch(&mut out, &spans, 2, 42, stats);
+        assert!(out.len() <= spans.len() + enc.overhead());
+        (out, stats)
+    }
+
+    #[test]
+    fn bare_batch_is_byte_identical_to_generated_code() {
+        for (protocol, compact) in [(WireProtocol::Compact, true), (WireProtocol::Binary, false)] {
+            let (ours, stats) = encode_with(protocol, Envelope::Bare);
+            let mut theirs: Vec<u8> = Vec::new();
+            {
+                let mut p: Box<dyn TOutputProtocol> = if compact {
+                    Box::new(TCompactOutputProtocol::new(&mut theirs))
+                } else {
+                    Box::new(TBinaryOutputProtocol::new(&mut theirs, true))
+                };
+                expected_batch(42, stats)
+                    .write_to_out_protocol(p.as_mut())
+                    .unwrap();
+                p.flush().unwrap();
+            }
+            assert_eq!(ours, theirs, "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn agent_datagram_decodes_through_generated_processor() {
+        for (protocol, compact) in [(WireProtocol::Compact, true), (WireProtocol::Binary, false)] {
+            let (ours, stats) = encode_with(protocol, Envelope::AgentCall);
+            let batch = decode_agent_datagram(&ours, compact).unwrap();
+            assert_eq!(batch, expected_batch(42, stats), "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn trimming_drops_logs_then_tags_and_marks_it() {
+        let mut enc = encoder(WireProtocol::Compact, Envelope::Bare, "svc", &[]);
+        let span = sample_span();
+        let mut full = Vec::new();
+        let mut no_logs = Vec::new();
+        let mut bare = Vec::new();
+        let n_full = enc.span(&span, Trim::default(), usize::MAX, &mut full);
+        let n_logs = enc.span(
+            &span,
+            Trim {
+                logs: true,
+                tags: false,
+            },
+            usize::MAX,
+            &mut no_logs,
+        );
+        let n_bare = enc.span(
+            &span,
+            Trim {
+                logs: true,
+                tags: true,
+            },
+            usize::MAX,
+            &mut bare,
+        );
+        assert!(n_full > n_logs && n_logs > n_bare);
+        let mut out = Vec::new();
+        enc.batch(&mut out, &bare, 1, 1, ClientStats::default());
+        let b = crate::thrift::decode_bare_batch(&out, true).unwrap();
+        let tags = b.spans[0].tags.clone().unwrap();
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].key, TRIMMED_TAG);
+        assert_eq!(tags[0].v_str.as_deref(), Some("logs,tags"));
+        assert!(b.spans[0].logs.is_none());
+    }
+
+    #[test]
+    fn long_strings_are_truncated_on_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

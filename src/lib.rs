@@ -59,8 +59,11 @@ pub mod scope;
 mod span;
 mod span_context;
 mod tag;
+// Generated code, compiled for tests only; it carries a whole client and
+// server of which the tests use the decoding half.
 #[cfg(test)]
 #[allow(
+    dead_code,
     missing_docs,
     missing_debug_implementations,
     unreachable_pub,

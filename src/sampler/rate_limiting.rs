@@ -93,11 +93,9 @@ mod tests {
     #[test]
     fn burst_then_steady_state_under_controlled_clock() {
         let t0 = Instant::now();
-        let s = RateLimitingSampler::new(10.0).unwrap();
         let s = RateLimitingSampler {
             rate: 10.0,
             bucket: TokenBucket::new(10.0, t0),
-            ..s
         };
         // Starts full: a burst of exactly 10 passes.
         let burst = (0..100).filter(|_| s.sample_at(t0)).count();

@@ -1,0 +1,84 @@
+//! Shared by the integration tests: an in-process UDP sink that decodes
+//! what it receives with the Thrift-generated code.
+//!
+//! Each test file declares `#[path = "../src/thrift/mod.rs"] mod thrift;` at
+//! its root so the generated code resolves `crate::thrift::jaeger`.
+
+use std::net::UdpSocket;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::thrift::{decode_agent_datagram, jaeger};
+
+/// A UDP socket on 127.0.0.1 that stores every datagram it receives.
+pub struct UdpSink {
+    port: u16,
+    datagrams: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl UdpSink {
+    /// Binds an ephemeral port and starts receiving.
+    pub fn start() -> UdpSink {
+        Self::bind(UdpSocket::bind("127.0.0.1:0").expect("bind sink"))
+    }
+
+    /// Receives on an already bound socket.
+    pub fn bind(socket: UdpSocket) -> UdpSink {
+        // A large receive buffer so bursts are not lost in the kernel.
+        let port = socket.local_addr().unwrap().port();
+        let datagrams = Arc::new(Mutex::new(Vec::new()));
+        let store = datagrams.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 70_000];
+            while let Ok(n) = socket.recv(&mut buf) {
+                store.lock().unwrap().push(buf[..n].to_vec());
+            }
+        });
+        UdpSink { port, datagrams }
+    }
+
+    /// The port to point the tracer at.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The raw datagrams received so far.
+    pub fn datagrams(&self) -> Vec<Vec<u8>> {
+        self.datagrams.lock().unwrap().clone()
+    }
+
+    /// Every datagram decoded as an agent `emitBatch` call.
+    pub fn batches(&self, compact: bool) -> Vec<jaeger::Batch> {
+        self.datagrams()
+            .iter()
+            .map(|d| decode_agent_datagram(d, compact).expect("datagram decodes"))
+            .collect()
+    }
+
+    /// Waits until at least `n` spans arrived (or `timeout` passed) and
+    /// returns all decoded batches.
+    pub fn wait_for_spans(&self, n: usize, compact: bool, timeout: Duration) -> Vec<jaeger::Batch> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let batches = self.batches(compact);
+            let count: usize = batches.iter().map(|b| b.spans.len()).sum();
+            if count >= n || Instant::now() >= deadline {
+                return batches;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// All spans of the batches, in arrival order.
+pub fn spans(batches: &[jaeger::Batch]) -> Vec<jaeger::Span> {
+    batches
+        .iter()
+        .flat_map(|b| b.spans.iter().cloned())
+        .collect()
+}
+
+/// The tag with `key` on a span.
+pub fn tag<'a>(span: &'a jaeger::Span, key: &str) -> Option<&'a jaeger::Tag> {
+    span.tags.as_ref()?.iter().find(|t| t.key == key)
+}
