@@ -22,6 +22,7 @@ impl UdpSink {
         Self::bind(UdpSocket::bind("127.0.0.1:0").expect("bind sink"))
     }
 
+    #[allow(dead_code)] // not every test file uses every helper
     /// Receives on an already bound socket.
     pub fn bind(socket: UdpSocket) -> UdpSink {
         // A large receive buffer so bursts are not lost in the kernel.
@@ -42,11 +43,13 @@ impl UdpSink {
         self.port
     }
 
+    #[allow(dead_code)] // not every test file uses every helper
     /// The raw datagrams received so far.
     pub fn datagrams(&self) -> Vec<Vec<u8>> {
         self.datagrams.lock().unwrap().clone()
     }
 
+    #[allow(dead_code)] // not every test file uses every helper
     /// Every datagram decoded as an agent `emitBatch` call.
     pub fn batches(&self, compact: bool) -> Vec<jaeger::Batch> {
         self.datagrams()
@@ -55,6 +58,7 @@ impl UdpSink {
             .collect()
     }
 
+    #[allow(dead_code)] // not every test file uses every helper
     /// Waits until at least `n` spans arrived (or `timeout` passed) and
     /// returns all decoded batches.
     pub fn wait_for_spans(&self, n: usize, compact: bool, timeout: Duration) -> Vec<jaeger::Batch> {
@@ -70,6 +74,7 @@ impl UdpSink {
     }
 }
 
+#[allow(dead_code)] // not every test file uses every helper
 /// All spans of the batches, in arrival order.
 pub fn spans(batches: &[jaeger::Batch]) -> Vec<jaeger::Span> {
     batches
@@ -78,6 +83,7 @@ pub fn spans(batches: &[jaeger::Batch]) -> Vec<jaeger::Span> {
         .collect()
 }
 
+#[allow(dead_code)] // not every test file uses every helper
 /// The tag with `key` on a span.
 pub fn tag<'a>(span: &'a jaeger::Span, key: &str) -> Option<&'a jaeger::Tag> {
     span.tags.as_ref()?.iter().find(|t| t.key == key)

@@ -1,0 +1,244 @@
+//! OpenTracing semantics of spans and contexts, checked on the wire: finish
+//! once, drop finishes, baggage flows to children and across inject/extract,
+//! active span, sampling.priority, no-op and global tracers.
+
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http::HeaderMap;
+use jaeger_tracer::sampler::ConstSampler;
+use jaeger_tracer::{global, Flags, SpanContext, Tracer};
+use support::{spans, tag, UdpSink};
+
+fn tracer_for(sink: &UdpSink) -> (Tracer, jaeger_tracer::TracerGuard) {
+    Tracer::builder("semantics")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap()
+}
+
+#[test]
+fn finishing_twice_reports_once_and_drop_finishes() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = tracer_for(&sink);
+    let mut a = tracer.start("twice");
+    a.finish();
+    a.finish();
+    a.set_tag("after-finish", true);
+    drop(a);
+    {
+        let _b = tracer.start("dropped");
+    }
+    drop(guard);
+    let all = spans(&sink.wait_for_spans(2, true, Duration::from_secs(5)));
+    let names: Vec<_> = all.iter().map(|s| s.operation_name.as_str()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "twice").count(), 1);
+    assert!(names.contains(&"dropped"));
+    assert!(tag(
+        all.iter().find(|s| s.operation_name == "twice").unwrap(),
+        "after-finish"
+    )
+    .is_none());
+    assert_eq!(tracer.metrics().spans_reported, 2);
+}
+
+#[test]
+fn baggage_flows_to_children_and_across_processes() {
+    let sink = UdpSink::start();
+    let (client, guard) = tracer_for(&sink);
+    let mut root = client.start("client");
+    root.set_baggage_item("user", "alice smith");
+    let child = client.span("call").child_of(root.context()).start();
+    assert_eq!(child.baggage_item("user"), Some("alice smith"));
+
+    // Over HTTP headers into a "server" tracer.
+    let mut headers = HeaderMap::new();
+    client.inject(child.context(), &mut headers);
+    assert!(headers.contains_key("uber-trace-id"));
+    assert_eq!(headers["uberctx-user"], "alice%20smith");
+    let server_sink = UdpSink::start();
+    let (server, server_guard) = Tracer::builder("server")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(server_sink.port())
+        .init()
+        .unwrap();
+    let remote = server.extract(&headers).unwrap().expect("context found");
+    assert!(remote.is_remote());
+    let mut handled = server.span("handle").child_of(&remote).start();
+    assert_eq!(handled.baggage_item("user"), Some("alice smith"));
+    assert_eq!(handled.context().trace_id(), root.context().trace_id());
+    handled.set_baggage_item("server", "seen");
+    let ids = (handled.context().clone(), child.context().clone());
+    drop(handled);
+    drop(child);
+    drop(root);
+    drop(server_guard);
+    drop(guard);
+
+    let server_spans = spans(&server_sink.wait_for_spans(1, true, Duration::from_secs(5)));
+    assert_eq!(server_spans[0].parent_span_id as u64, ids.1.span_id().get());
+    assert_eq!(server_spans[0].trace_id_low as u64, ids.0.trace_id().low());
+}
+
+#[test]
+fn text_map_carrier_and_display_form() {
+    let (tracer, _g) = Tracer::builder("text")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let span = tracer.start("x");
+    let mut map: HashMap<String, String> = HashMap::new();
+    tracer.inject(span.context(), &mut map);
+    assert_eq!(map["uber-trace-id"], span.context().to_string());
+    let back: SpanContext = map["uber-trace-id"].parse().unwrap();
+    assert_eq!(back.span_id(), span.context().span_id());
+    let bad: HashMap<String, String> =
+        [("uber-trace-id".to_string(), "zz:1:0:1".to_string())].into();
+    let err = tracer.extract(&bad).unwrap_err();
+    assert!(err.is_propagation(), "{err}");
+}
+
+#[test]
+fn active_span_is_implicit_parent_and_restored() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = tracer_for(&sink);
+    let outer = tracer.start("outer").activate();
+    let outer_id = outer.context().span_id();
+    {
+        let mut inner = tracer.start("inner").activate();
+        inner.set_baggage_item("k", "v");
+        let leaf = tracer.start("leaf");
+        assert_eq!(leaf.context().parent_id(), inner.context().span_id());
+        assert_eq!(
+            leaf.baggage_item("k"),
+            Some("v"),
+            "baggage set on the active span flows"
+        );
+    }
+    let after = tracer.start("after");
+    assert_eq!(
+        after.context().parent_id(),
+        outer_id,
+        "previous active span restored"
+    );
+    let detached = tracer.span("detached").ignore_active().start();
+    assert_eq!(detached.context().parent_id().get(), 0);
+    drop((after, detached, outer));
+    drop(guard);
+    assert_eq!(
+        spans(&sink.wait_for_spans(5, true, Duration::from_secs(5))).len(),
+        5
+    );
+}
+
+#[test]
+fn sampling_priority_overrides_the_sampler() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("priority")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .with_sampler(ConstSampler::new(false))
+        .init()
+        .unwrap();
+    // Not sampled: records nothing.
+    let plain = tracer.start("plain");
+    assert!(!plain.context().is_sampled() && !plain.is_recording());
+    // Forced at start.
+    let forced = tracer
+        .span("forced")
+        .with_tag("sampling.priority", 1u16)
+        .start();
+    assert!(forced.context().is_debug() && forced.context().is_sampled());
+    // Forced later on an unsampled span (any integer type), and its children
+    // follow.
+    let mut late = tracer.start("late");
+    late.set_tag("sampling.priority", 5i64);
+    let late_child = tracer.span("late-child").child_of(late.context()).start();
+    assert!(late_child.context().is_sampled());
+    // Forced off on a sampled trace.
+    let mut off = tracer.span("off").with_tag("sampling.priority", 1).start();
+    off.set_tag("sampling.priority", 0);
+    assert!(!off.context().is_sampled());
+    drop((plain, forced, late, late_child, off));
+    drop(guard);
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    let mut names: Vec<_> = all.iter().map(|s| s.operation_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["forced", "late", "late-child"]);
+    for s in &all {
+        assert_eq!(s.flags & 3, 3, "sampled + debug on {}", s.operation_name);
+    }
+    let forced = all.iter().find(|s| s.operation_name == "forced").unwrap();
+    assert_eq!(tag(forced, "sampling.priority").unwrap().v_long, Some(1));
+}
+
+#[test]
+fn debug_id_header_starts_a_debug_trace() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("debug-id")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .with_sampler(ConstSampler::new(false))
+        .init()
+        .unwrap();
+    let headers: HashMap<String, String> =
+        [("jaeger-debug-id".to_string(), "req-42".to_string())].into();
+    let partial = tracer.extract(&headers).unwrap().unwrap();
+    let span = tracer.span("server").child_of(&partial).start();
+    assert!(span.context().is_debug() && span.context().is_sampled());
+    assert_eq!(span.context().parent_id().get(), 0);
+    drop(span);
+    drop(guard);
+    let all = spans(&sink.wait_for_spans(1, true, Duration::from_secs(5)));
+    assert_eq!(
+        tag(&all[0], "jaeger-debug-id").unwrap().v_str.as_deref(),
+        Some("req-42")
+    );
+    assert_eq!(all[0].flags & 3, 3);
+}
+
+#[test]
+fn noop_and_global_tracers() {
+    let noop = Tracer::noop();
+    let mut s = noop.span("x").with_tag("a", 1).start();
+    s.set_tag("b", 2).set_baggage_item("k", "v");
+    assert!(!s.context().is_valid());
+    assert_eq!(s.baggage_item("k"), None);
+    let mut map: HashMap<String, String> = HashMap::new();
+    noop.inject(s.context(), &mut map);
+    assert!(map.is_empty());
+    map.insert("uber-trace-id".into(), "1:2:0:1".into());
+    assert!(noop.extract(&map).unwrap().is_none());
+    assert!(noop.flush().is_ok() && noop.close().is_ok());
+
+    assert!(global::tracer().is_noop());
+    let (t, _g) = Tracer::builder("global")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    global::set_tracer(t);
+    assert_eq!(global::tracer().service_name(), "global");
+    assert!(global::take_tracer().is_some());
+    assert!(global::tracer().is_noop());
+}
+
+#[test]
+fn flags_and_context_accessors() {
+    let ctx = SpanContext::new(
+        jaeger_tracer::TraceId::new(0, 1),
+        jaeger_tracer::SpanId::new(2),
+        jaeger_tracer::SpanId::new(0),
+        Flags::SAMPLED.with(Flags::FIREHOSE),
+    );
+    assert!(ctx.flags().is_firehose() && ctx.is_sampled() && !ctx.is_debug());
+    assert_eq!(
+        ctx.to_string(),
+        "0000000000000001:0000000000000002:0000000000000000:9"
+    );
+}
