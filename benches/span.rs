@@ -1,1 +1,88 @@
-fn main() {}
+//! Application-thread cost of spans, and of inject/extract.
+//!
+//! `cargo bench --bench span` — spans go through the real pipeline: the
+//! reporter thread encodes them and sends them to a UDP socket on loopback.
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use jaeger_tracer::sampler::ConstSampler;
+use jaeger_tracer::{Tracer, TracerGuard};
+
+/// A sink that drains the socket so the kernel buffer never fills.
+fn sink() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 70_000];
+        while socket.recv(&mut buf).is_ok() {}
+    });
+    port
+}
+
+fn tracer(sampled: bool) -> (Tracer, TracerGuard) {
+    Tracer::builder("bench")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink())
+        .with_sampler(ConstSampler::new(sampled))
+        .init()
+        .unwrap()
+}
+
+fn sampled(c: &mut Criterion) {
+    let (tracer, _guard) = tracer(true);
+    let mut group = c.benchmark_group("sampled");
+    for n in [1u64, 10, 100, 1000] {
+        group.throughput(Throughput::Elements(n));
+        group.bench_with_input(BenchmarkId::new("root_with_children", n), &n, |b, &n| {
+            b.iter(|| {
+                let root = tracer.start("root");
+                for _ in 0..n {
+                    let mut child = tracer.span("child").child_of(root.context()).start();
+                    child.set_tag("component", "bench");
+                    child.set_tag("n", 7);
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+fn unsampled(c: &mut Criterion) {
+    let (tracer, _guard) = tracer(false);
+    let noop = Tracer::noop();
+    let mut group = c.benchmark_group("unsampled");
+    group.bench_function("start_finish", |b| {
+        b.iter(|| black_box(tracer.start("op")));
+    });
+    group.bench_function("noop_start_finish", |b| {
+        b.iter(|| black_box(noop.start("op")));
+    });
+    group.finish();
+}
+
+fn inject_extract(c: &mut Criterion) {
+    let (tracer, _guard) = tracer(true);
+    let mut span = tracer.start("op");
+    span.set_baggage_item("user", "alice")
+        .set_baggage_item("tenant", "acme");
+    let ctx = span.context().clone();
+    let mut group = c.benchmark_group("inject_extract");
+    group.bench_function("inject_uber_trace_id_2_baggage", |b| {
+        b.iter(|| {
+            let mut carrier: HashMap<String, String> = HashMap::with_capacity(4);
+            tracer.inject(black_box(&ctx), &mut carrier);
+            carrier
+        });
+    });
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    tracer.inject(&ctx, &mut carrier);
+    group.bench_function("extract_uber_trace_id_2_baggage", |b| {
+        b.iter(|| tracer.extract(black_box(&carrier)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sampled, unsampled, inject_extract);
+criterion_main!(benches);

@@ -12,7 +12,10 @@ use crate::encode::WireProtocol;
 use crate::error::Error;
 use crate::propagation::Propagation;
 use crate::reporter::{Reporter, ReporterConfig};
-use crate::sampler::{ConstSampler, ProbabilisticSampler, RateLimitingSampler, Sampler};
+use crate::sampler::{
+    ConstSampler, ProbabilisticSampler, RateLimitingSampler, RemoteSampler, RemoteSamplerBuilder,
+    Sampler,
+};
 use crate::tag::{Tag, TagValue};
 use crate::tracer::{Limits, Tracer, TracerGuard, TracerInner};
 use crate::transport::udp::UdpTransport;
@@ -30,10 +33,18 @@ pub const ENV_AGENT_PORT: &str = "JAEGER_AGENT_PORT";
 pub const ENV_TAGS: &str = "JAEGER_TAGS";
 /// `true` for 128-bit trace ids.
 pub const ENV_TRACEID_128BIT: &str = "JAEGER_TRACEID_128BIT";
-/// Sampler type: `const`, `probabilistic`, `ratelimiting`.
+/// Sampler type: `const`, `probabilistic`, `ratelimiting`, `remote`.
 pub const ENV_SAMPLER_TYPE: &str = "JAEGER_SAMPLER_TYPE";
-/// Sampler parameter (see the sampler type).
+/// Sampler parameter: `const` 0/1, `probabilistic` rate, `ratelimiting`
+/// traces per second, `remote` initial rate.
 pub const ENV_SAMPLER_PARAM: &str = "JAEGER_SAMPLER_PARAM";
+/// Remote sampling URL (default `http://127.0.0.1:5778/sampling`, or port
+/// 5778 of `JAEGER_AGENT_HOST` when that is set).
+pub const ENV_SAMPLING_ENDPOINT: &str = "JAEGER_SAMPLING_ENDPOINT";
+/// Cap of operations a per-operation strategy tracks (default 2000).
+pub const ENV_SAMPLER_MAX_OPERATIONS: &str = "JAEGER_SAMPLER_MAX_OPERATIONS";
+/// Remote sampling poll period (default `1m`).
+pub const ENV_SAMPLER_REFRESH_INTERVAL: &str = "JAEGER_SAMPLER_REFRESH_INTERVAL";
 /// Bound of the queue between application threads and the reporter.
 pub const ENV_REPORTER_MAX_QUEUE_SIZE: &str = "JAEGER_REPORTER_MAX_QUEUE_SIZE";
 /// Longest time a span waits in the reporter before it is sent (`500ms`, `1s`).
@@ -75,6 +86,13 @@ pub enum AgentProtocol {
     Binary,
 }
 
+/// A sampler ready to use, or a remote sampler to start at `init`.
+#[derive(Debug)]
+enum SamplerChoice {
+    Ready(Box<dyn Sampler>),
+    Remote(RemoteSamplerBuilder),
+}
+
 /// Builds a [`Tracer`]. Start from [`Tracer::builder`] or
 /// [`TracerBuilder::from_env`]; finish with [`init`](TracerBuilder::init).
 #[must_use = "a builder does nothing until `init` is called"]
@@ -85,7 +103,7 @@ pub struct TracerBuilder {
     agent_port: Option<u16>,
     agent_protocol: AgentProtocol,
     max_packet_size: usize,
-    sampler: Box<dyn Sampler>,
+    sampler: SamplerChoice,
     tags: Vec<Tag>,
     trace_id_128: bool,
     queue_size: usize,
@@ -131,7 +149,7 @@ impl TracerBuilder {
             agent_port: None,
             agent_protocol: AgentProtocol::Compact,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
-            sampler: Box::new(ConstSampler::new(true)),
+            sampler: SamplerChoice::Ready(Box::new(ConstSampler::new(true))),
             tags: Vec::new(),
             trace_id_128: false,
             queue_size: DEFAULT_QUEUE_SIZE,
@@ -225,7 +243,7 @@ impl TracerBuilder {
         let sampler_type = get(l, ENV_SAMPLER_TYPE);
         let sampler_param = get(l, ENV_SAMPLER_PARAM);
         if sampler_type.is_some() || sampler_param.is_some() {
-            self.sampler = sampler_from_env(sampler_type.as_deref(), sampler_param.as_deref())?;
+            self.sampler = sampler_from_env(sampler_type.as_deref(), sampler_param.as_deref(), l)?;
         }
         if let Some(v) = get(l, ENV_REPORTER_MAX_QUEUE_SIZE) {
             let n: usize = v.parse().map_err(|_| {
@@ -312,7 +330,15 @@ impl TracerBuilder {
     /// The sampler (`JAEGER_SAMPLER_TYPE`/`JAEGER_SAMPLER_PARAM`; default:
     /// sample everything).
     pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
-        self.sampler = Box::new(sampler);
+        self.sampler = SamplerChoice::Ready(Box::new(sampler));
+        self
+    }
+
+    /// A remote sampler, started by [`init`](TracerBuilder::init) with this
+    /// tracer's service name (`JAEGER_SAMPLER_TYPE=remote`). Without an
+    /// endpoint it polls port 5778 of the agent host.
+    pub fn with_remote_sampler(mut self, sampler: RemoteSamplerBuilder) -> Self {
+        self.sampler = SamplerChoice::Remote(sampler);
         self
     }
 
@@ -456,9 +482,15 @@ impl TracerBuilder {
             },
             transport,
         )?;
+        let sampler: Box<dyn Sampler> = match self.sampler {
+            SamplerChoice::Ready(s) => s,
+            SamplerChoice::Remote(b) => {
+                Box::new(b.for_tracer(&self.service_name, &self.agent_host).start()?)
+            }
+        };
         let tracer = Tracer::from_inner(TracerInner {
             service_name: self.service_name,
-            sampler: self.sampler,
+            sampler,
             trace_id_128: self.trace_id_128,
             propagation: self.propagation,
             reporter,
@@ -497,7 +529,11 @@ fn parse_bool(variable: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
-fn sampler_from_env(kind: Option<&str>, param: Option<&str>) -> Result<Box<dyn Sampler>, Error> {
+fn sampler_from_env(
+    kind: Option<&str>,
+    param: Option<&str>,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<SamplerChoice, Error> {
     let kind = kind.unwrap_or("const");
     let param_value = |default: f64| -> Result<f64, Error> {
         match param {
@@ -510,18 +546,48 @@ fn sampler_from_env(kind: Option<&str>, param: Option<&str>) -> Result<Box<dyn S
         }
     };
     let param_err = |e: Error| Error::env(ENV_SAMPLER_PARAM, param.unwrap_or(""), e);
+    let ready = |s: Box<dyn Sampler>| Ok(SamplerChoice::Ready(s));
     match kind {
-        "const" => Ok(Box::new(ConstSampler::new(param_value(1.0)? != 0.0))),
-        "probabilistic" => Ok(Box::new(
+        "const" => ready(Box::new(ConstSampler::new(param_value(1.0)? != 0.0))),
+        "probabilistic" => ready(Box::new(
             ProbabilisticSampler::new(param_value(0.001)?).map_err(param_err)?,
         )),
-        "ratelimiting" => Ok(Box::new(
+        "ratelimiting" => ready(Box::new(
             RateLimitingSampler::new(param_value(1.0)?).map_err(param_err)?,
         )),
+        "remote" => {
+            let rate = param_value(crate::sampler::DEFAULT_INITIAL_RATE)?;
+            ProbabilisticSampler::new(rate).map_err(param_err)?;
+            let mut b = RemoteSampler::builder("").with_initial_rate(rate);
+            if let Some(url) = get(lookup, ENV_SAMPLING_ENDPOINT) {
+                reqwest::Url::parse(&url)
+                    .map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &url, e))?;
+                b = b.with_endpoint(url);
+            }
+            if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
+                let n: usize = v.parse().map_err(|_| {
+                    Error::env(ENV_SAMPLER_MAX_OPERATIONS, &v, "not a non-negative integer")
+                })?;
+                b = b.with_max_operations(n);
+            }
+            if let Some(v) = get(lookup, ENV_SAMPLER_REFRESH_INTERVAL) {
+                let d = parse_duration(&v)
+                    .map_err(|why| Error::env(ENV_SAMPLER_REFRESH_INTERVAL, &v, why))?;
+                if d.is_zero() {
+                    return Err(Error::env(
+                        ENV_SAMPLER_REFRESH_INTERVAL,
+                        &v,
+                        "must be positive",
+                    ));
+                }
+                b = b.with_refresh_interval(d);
+            }
+            Ok(SamplerChoice::Remote(b))
+        }
         other => Err(Error::env(
             ENV_SAMPLER_TYPE,
             other,
-            "unknown sampler type (const, probabilistic, ratelimiting)",
+            "unknown sampler type (const, probabilistic, ratelimiting, remote)",
         )),
     }
 }

@@ -80,8 +80,8 @@ pub use config::{
     DEFAULT_MAX_BAGGAGE_VALUE_LEN, DEFAULT_MAX_PACKET_SIZE, DEFAULT_MAX_TAG_VALUE_LEN,
     DEFAULT_QUEUE_SIZE, ENV_AGENT_HOST, ENV_AGENT_PORT, ENV_DISABLED, ENV_PROPAGATION,
     ENV_REPORTER_FLUSH_INTERVAL, ENV_REPORTER_LOG_SPANS, ENV_REPORTER_MAX_QUEUE_SIZE,
-    ENV_SAMPLER_PARAM, ENV_SAMPLER_TYPE, ENV_SERVICE_NAME, ENV_TAGS, ENV_TRACEID_128BIT,
-    MAX_UDP_PAYLOAD,
+    ENV_SAMPLER_MAX_OPERATIONS, ENV_SAMPLER_PARAM, ENV_SAMPLER_REFRESH_INTERVAL, ENV_SAMPLER_TYPE,
+    ENV_SAMPLING_ENDPOINT, ENV_SERVICE_NAME, ENV_TAGS, ENV_TRACEID_128BIT, MAX_UDP_PAYLOAD,
 };
 pub use error::Error;
 pub use id::{SpanId, TraceId};
@@ -92,3 +92,8 @@ pub use span::{Reference, ReferenceType, Span, SpanBuilder, DEBUG_ID_TAG, SAMPLI
 pub use span_context::{Flags, SpanContext};
 pub use tag::{LogFields, TagValue};
 pub use tracer::{Tracer, TracerGuard};
+
+// Compiles the README's examples as doctests, so they cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -104,6 +104,9 @@ enum State {
         tracer: Arc<TracerInner>,
         name: Cow<'static, str>,
         local_root: bool,
+        /// Start time of a root whose sampler decision was not final: a new
+        /// operation name asks the sampler again.
+        reconsider: Option<u64>,
     },
     Finished,
 }
@@ -159,7 +162,27 @@ impl Span {
     pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
         match &mut self.state {
             State::Recording { data, .. } => data.operation_name = name.into(),
-            State::Unsampled { name: n, .. } => *n = name.into(),
+            State::Unsampled {
+                name: n,
+                reconsider,
+                tracer,
+                ..
+            } => {
+                *n = name.into();
+                if let Some(start_us) = *reconsider {
+                    let decision = tracer.sampler.should_sample(self.ctx.trace_id(), n);
+                    if decision.sampled {
+                        self.upsample(Flags::SAMPLED, start_us);
+                        if let State::Recording { data, .. } = &mut self.state {
+                            data.tags
+                                .push(Tag::new("sampler.type", decision.sampler_type));
+                            data.tags.push(Tag::new("sampler.param", decision.param));
+                        }
+                    } else if decision.is_final {
+                        *reconsider = None;
+                    }
+                }
+            }
             State::Noop | State::Finished => {}
         }
         self
@@ -201,7 +224,7 @@ impl Span {
                 if key == SAMPLING_PRIORITY {
                     let value = value.into();
                     if matches!(priority(&value), Some(p) if p > 0) {
-                        self.upsample();
+                        self.upsample(Flags::SAMPLED.with(Flags::DEBUG), now_micros());
                         if let State::Recording { data, .. } = &mut self.state {
                             data.tags.push(Tag { key, value });
                         }
@@ -227,18 +250,22 @@ impl Span {
                 tracer,
                 name: data.operation_name,
                 local_root: data.local_root,
+                reconsider: None,
             };
         }
     }
 
-    fn upsample(&mut self) {
+    /// Turns an unsampled span into a recording one that started at
+    /// `start_us`, with `add` set in its flags.
+    fn upsample(&mut self, add: Flags, start_us: u64) {
         if let State::Unsampled {
             tracer,
             name,
             local_root,
+            ..
         } = std::mem::replace(&mut self.state, State::Finished)
         {
-            let flags = self.ctx.flags().with(Flags::SAMPLED).with(Flags::DEBUG);
+            let flags = self.ctx.flags().with(add);
             self.ctx.set_flags(flags);
             let data = Box::new(SpanData {
                 trace_id: self.ctx.trace_id(),
@@ -247,7 +274,7 @@ impl Span {
                 flags,
                 operation_name: name,
                 references: Vec::new(),
-                start_us: now_micros(),
+                start_us,
                 duration_us: 0,
                 tags: Vec::new(),
                 logs: Vec::new(),
@@ -500,6 +527,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
         .rev()
         .find(|t| t.key == SAMPLING_PRIORITY)
         .and_then(|t| priority(&t.value));
+    let mut reconsider = false;
     let (trace_id, parent_id, mut flags, mut baggage, local_root) = match parent {
         Some(p) => (
             p.trace_id(),
@@ -522,6 +550,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
                 Flags::default()
             } else {
                 let decision = inner.sampler.should_sample(trace_id, &name);
+                reconsider = !decision.sampled && !decision.is_final;
                 if decision.sampled {
                     tags.push(Tag::new("sampler.type", decision.sampler_type));
                     tags.push(Tag::new("sampler.param", decision.param));
@@ -551,6 +580,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
                 tracer: inner.clone(),
                 name,
                 local_root,
+                reconsider: reconsider.then(|| start_us.unwrap_or_else(now_micros)),
             },
         };
     }

@@ -179,7 +179,10 @@ impl Tracer {
     /// not sent is counted as still queued.
     pub fn close(&self) -> Result<(), Error> {
         match &self.inner {
-            Some(inner) => inner.reporter.close(inner.close_timeout),
+            Some(inner) => {
+                inner.sampler.close();
+                inner.reporter.close(inner.close_timeout)
+            }
             None => Ok(()),
         }
     }

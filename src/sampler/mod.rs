@@ -6,12 +6,20 @@
 //! tag overrides any sampler.
 
 mod constant;
+mod per_operation;
 mod probabilistic;
 mod rate_limiting;
+mod remote;
+mod strategy;
 
 pub use constant::ConstSampler;
+pub use per_operation::{PerOperationSampler, DEFAULT_MAX_OPERATIONS};
 pub use probabilistic::ProbabilisticSampler;
 pub use rate_limiting::RateLimitingSampler;
+pub use remote::{
+    RemoteSampler, RemoteSamplerBuilder, RemoteSamplerStats, DEFAULT_INITIAL_RATE,
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_SAMPLING_ENDPOINT,
+};
 
 use std::fmt;
 
@@ -29,6 +37,9 @@ pub struct SamplingDecision {
     pub sampler_type: &'static str,
     /// The `sampler.param` tag.
     pub param: TagValue,
+    /// False when the decision may change with the operation name: an
+    /// unsampled root is then asked again when the span is renamed.
+    pub is_final: bool,
 }
 
 impl SamplingDecision {
@@ -38,7 +49,15 @@ impl SamplingDecision {
             sampled,
             sampler_type,
             param: param.into(),
+            is_final: true,
         }
+    }
+
+    /// This decision, marked as open to change with the operation name.
+    #[must_use]
+    pub fn not_final(mut self) -> Self {
+        self.is_final = false;
+        self
     }
 }
 
@@ -50,16 +69,27 @@ pub trait Sampler: Send + Sync + fmt::Debug {
     /// The decision for a trace starting with `trace_id` at an operation
     /// named `operation`.
     fn should_sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision;
+
+    /// Called when the tracer closes; stops any background work.
+    fn close(&self) {}
 }
 
 impl<S: Sampler + ?Sized> Sampler for Box<S> {
     fn should_sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision {
         (**self).should_sample(trace_id, operation)
     }
+
+    fn close(&self) {
+        (**self).close();
+    }
 }
 
 impl<S: Sampler + ?Sized> Sampler for std::sync::Arc<S> {
     fn should_sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision {
         (**self).should_sample(trace_id, operation)
+    }
+
+    fn close(&self) {
+        (**self).close();
     }
 }

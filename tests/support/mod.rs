@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 use crate::thrift::{decode_agent_datagram, jaeger};
 
 /// A UDP socket on 127.0.0.1 that stores every datagram it receives.
+#[allow(dead_code)] // not every test file uses every helper
 pub struct UdpSink {
     port: u16,
     datagrams: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
+#[allow(dead_code)] // not every test file uses every helper
 impl UdpSink {
     /// Binds an ephemeral port and starts receiving.
     pub fn start() -> UdpSink {

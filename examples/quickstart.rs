@@ -1,0 +1,62 @@
+//! Quickstart: one request with nested spans, tags, a log and baggage.
+//!
+//! ```sh
+//! cargo run --example quickstart                      # agent on localhost:6831
+//! JAEGER_AGENT_HOST=jaeger cargo run --example quickstart
+//! ```
+//!
+//! Every `JAEGER_*` variable is honoured (service name, agent address,
+//! sampler, tags, …). The program prints the trace it sent and the reporter's
+//! counters; open the Jaeger UI (http://localhost:16686) to see the trace.
+
+use std::time::Duration;
+
+use jaeger_tracer::{Error, Tracer};
+
+fn main() -> Result<(), Error> {
+    // The builder's service name is the default; JAEGER_SERVICE_NAME wins.
+    let (tracer, guard) = Tracer::builder("quickstart").with_env()?.init()?;
+
+    let trace_id;
+    {
+        let mut request = tracer
+            .span("GET /orders/{id}")
+            .with_tag("span.kind", "server")
+            .with_tag("http.method", "GET")
+            .start()
+            .activate();
+        request.set_baggage_item("customer", "acme corp");
+        trace_id = request.context().trace_id();
+
+        {
+            // No explicit parent: a child of the active `request` span.
+            let mut auth = tracer.start("authenticate");
+            auth.set_tag("user.id", 42);
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        {
+            let mut query = tracer.start("SELECT orders").activate();
+            query.set_tag("db.type", "sql").set_tag("db.rows", 3);
+            query.log(|f| {
+                f.event("cache.miss").field("key", "orders:42");
+            });
+            // Baggage set upstream is visible here.
+            let customer = query.baggage_item("customer").unwrap_or("?").to_owned();
+            query.set_tag("customer", customer);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        request.set_tag("http.status_code", 200);
+    }
+
+    guard.close()?;
+    let m = tracer.metrics();
+    println!(
+        "service {:?}: trace {trace_id} sent — {} spans reported in {} batch(es), {} bytes; {} lost",
+        tracer.service_name(),
+        m.spans_reported,
+        m.batches_sent,
+        m.bytes_sent,
+        m.spans_lost()
+    );
+    Ok(())
+}

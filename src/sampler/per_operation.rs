@@ -1,0 +1,179 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use super::rate_limiting::TokenBucket;
+use super::{ProbabilisticSampler, Sampler, SamplingDecision};
+use crate::error::Error;
+use crate::id::TraceId;
+
+/// Default cap of distinct operations a per-operation sampler tracks
+/// (`JAEGER_SAMPLER_MAX_OPERATIONS`).
+pub const DEFAULT_MAX_OPERATIONS: usize = 2000;
+
+/// One operation's sampler: probabilistic, plus a lower-bound rate limiter so
+/// a rarely called operation still gets some traces.
+#[derive(Debug)]
+struct GuaranteedThroughput {
+    probabilistic: ProbabilisticSampler,
+    lower_bound: TokenBucket,
+    lower_bound_rate: f64,
+}
+
+impl GuaranteedThroughput {
+    fn new(probability: f64, lower_bound_rate: f64) -> Result<Self, Error> {
+        Ok(GuaranteedThroughput {
+            probabilistic: ProbabilisticSampler::new(probability)?,
+            lower_bound: TokenBucket::new(lower_bound_rate, Instant::now()),
+            lower_bound_rate,
+        })
+    }
+
+    fn decide(&self, trace_id: TraceId, now: Instant) -> SamplingDecision {
+        if self.probabilistic.is_sampled(trace_id) {
+            // Spend a credit anyway so the lower bound counts these traces.
+            self.lower_bound.try_take(now);
+            return SamplingDecision::new(true, "probabilistic", self.probabilistic.rate());
+        }
+        let sampled = self.lower_bound_rate > 0.0 && self.lower_bound.try_take(now);
+        // An unsampled decision stays open: renaming the span may sample it.
+        SamplingDecision::new(sampled, "lowerbound", self.probabilistic.rate()).not_final()
+    }
+}
+
+/// Guaranteed-throughput sampling per operation: each operation has its own
+/// probability (or the default) and a lower-bound rate in traces per second.
+/// At most `max_operations` operations are tracked; later ones use the
+/// default probability without a lower bound.
+#[derive(Debug)]
+pub struct PerOperationSampler {
+    default_probability: f64,
+    lower_bound_rate: f64,
+    max_operations: usize,
+    default: ProbabilisticSampler,
+    operations: RwLock<HashMap<String, Arc<GuaranteedThroughput>>>,
+}
+
+impl PerOperationSampler {
+    /// A sampler with a default probability and lower bound for every
+    /// operation.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for a probability outside [0, 1] or a negative
+    /// or non-finite lower bound.
+    pub fn new(
+        default_probability: f64,
+        lower_bound_per_second: f64,
+        max_operations: usize,
+    ) -> Result<Self, Error> {
+        if !lower_bound_per_second.is_finite() || lower_bound_per_second < 0.0 {
+            return Err(Error::config(format!(
+                "lower bound {lower_bound_per_second} must be a finite rate >= 0"
+            )));
+        }
+        Ok(PerOperationSampler {
+            default_probability,
+            lower_bound_rate: lower_bound_per_second,
+            max_operations,
+            default: ProbabilisticSampler::new(default_probability)?,
+            operations: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Sets the probability of one operation.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for a probability outside [0, 1].
+    pub fn with_operation(
+        self,
+        operation: impl Into<String>,
+        probability: f64,
+    ) -> Result<Self, Error> {
+        let gt = Arc::new(GuaranteedThroughput::new(
+            probability,
+            self.lower_bound_rate,
+        )?);
+        self.operations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(operation.into(), gt);
+        Ok(self)
+    }
+
+    fn sample_at(&self, trace_id: TraceId, operation: &str, now: Instant) -> SamplingDecision {
+        let ops = self.operations.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(gt) = ops.get(operation) {
+            return gt.decide(trace_id, now);
+        }
+        let full = ops.len() >= self.max_operations;
+        drop(ops);
+        if full {
+            return SamplingDecision::new(
+                self.default.is_sampled(trace_id),
+                "probabilistic",
+                self.default_probability,
+            );
+        }
+        let gt = {
+            let mut ops = self.operations.write().unwrap_or_else(|e| e.into_inner());
+            ops.entry(operation.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(GuaranteedThroughput {
+                        probabilistic: self.default,
+                        lower_bound: TokenBucket::new(self.lower_bound_rate, now),
+                        lower_bound_rate: self.lower_bound_rate,
+                    })
+                })
+                .clone()
+        };
+        gt.decide(trace_id, now)
+    }
+}
+
+impl Sampler for PerOperationSampler {
+    fn should_sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision {
+        self.sample_at(trace_id, operation, Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn per_operation_rates_apply_with_lower_bound() {
+        let s = PerOperationSampler::new(0.0, 2.0, 10)
+            .unwrap()
+            .with_operation("always", 1.0)
+            .unwrap();
+        let t0 = Instant::now();
+        // "always": probability 1.
+        assert!((1..100).all(|i| s.sample_at(TraceId::new(0, i), "always", t0).sampled));
+        // Any other operation: probability 0, but the lower bound lets a
+        // burst of 2 through, then 2 per second.
+        let burst = (1..100)
+            .filter(|&i| s.sample_at(TraceId::new(0, i), "rare", t0).sampled)
+            .count();
+        assert_eq!(burst, 2);
+        let d = s.sample_at(TraceId::new(0, 1), "rare", t0 + Duration::from_millis(500));
+        assert!(d.sampled);
+        assert_eq!(d.sampler_type, "lowerbound");
+        let d = s.sample_at(TraceId::new(0, 1), "rare", t0 + Duration::from_millis(500));
+        assert!(!d.sampled && !d.is_final);
+    }
+
+    #[test]
+    fn operations_beyond_the_cap_use_the_default() {
+        let s = PerOperationSampler::new(0.0, 100.0, 2).unwrap();
+        let t0 = Instant::now();
+        assert!(s.sample_at(TraceId::new(0, 1), "a", t0).sampled);
+        assert!(s.sample_at(TraceId::new(0, 1), "b", t0).sampled);
+        // "c" is not tracked: the default probability 0 applies, no lower bound.
+        let d = s.sample_at(TraceId::new(0, 1), "c", t0);
+        assert!(!d.sampled);
+        assert_eq!(s.operations.read().unwrap().len(), 2);
+    }
+}

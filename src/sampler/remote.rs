@@ -1,0 +1,353 @@
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+
+use super::per_operation::{PerOperationSampler, DEFAULT_MAX_OPERATIONS};
+use super::strategy::{self, Strategy};
+use super::{ProbabilisticSampler, RateLimitingSampler, Sampler, SamplingDecision};
+use crate::error::Error;
+use crate::id::TraceId;
+
+/// Default sampling endpoint (`JAEGER_SAMPLING_ENDPOINT`).
+pub const DEFAULT_SAMPLING_ENDPOINT: &str = "http://127.0.0.1:5778/sampling";
+/// Default poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`).
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Default sampling rate until the first strategy arrives.
+pub const DEFAULT_INITIAL_RATE: f64 = 0.001;
+
+/// First retry delay after a failed poll; doubles up to the refresh interval.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The strategy in force.
+#[derive(Debug)]
+enum Active {
+    Probabilistic(ProbabilisticSampler),
+    RateLimiting(RateLimitingSampler),
+    PerOperation(PerOperationSampler),
+}
+
+impl Active {
+    fn from_strategy(s: &Strategy, max_operations: usize) -> Result<Active, Error> {
+        Ok(match s {
+            Strategy::Probabilistic(p) => Active::Probabilistic(ProbabilisticSampler::new(*p)?),
+            Strategy::RateLimiting(r) => Active::RateLimiting(RateLimitingSampler::new(*r)?),
+            Strategy::PerOperation(ops) => {
+                let mut s = PerOperationSampler::new(
+                    ops.default_probability,
+                    ops.lower_bound_per_second,
+                    max_operations,
+                )?;
+                for (name, p) in &ops.operations {
+                    s = s.with_operation(name.clone(), *p)?;
+                }
+                Active::PerOperation(s)
+            }
+        })
+    }
+}
+
+/// Counters of the remote sampler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RemoteSamplerStats {
+    /// Polls answered with a strategy document (HTTP 200).
+    pub queries_ok: u64,
+    /// Polls that failed (connection, timeout, non-200 status).
+    pub queries_err: u64,
+    /// Strategies applied because they differed from the one in force.
+    pub updates_ok: u64,
+    /// Answers rejected as invalid (garbage, out-of-range values); the last
+    /// good strategy stays in force.
+    pub updates_err: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    queries_ok: AtomicU64,
+    queries_err: AtomicU64,
+    updates_ok: AtomicU64,
+    updates_err: AtomicU64,
+}
+
+struct Shared {
+    active: RwLock<Active>,
+    last: Mutex<Option<Strategy>>,
+    counters: Counters,
+    max_operations: usize,
+}
+
+/// A sampler whose strategy is polled from the Jaeger agent's sampling
+/// endpoint: at start, then every refresh interval.
+///
+/// Polling runs on a background thread (`jaeger-sampling`), never on an
+/// application thread. Until the first answer the initial probabilistic rate
+/// applies; a failed poll or an invalid answer keeps the last good strategy,
+/// and polls after a failure back off (from 0.5 s, doubling, up to the
+/// refresh interval).
+pub struct RemoteSampler {
+    shared: Arc<Shared>,
+    stop: Mutex<Option<Sender<()>>>,
+}
+
+impl fmt::Debug for RemoteSampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("RemoteSampler")
+            .field("active", &*active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures and starts a [`RemoteSampler`].
+#[must_use = "a builder does nothing until `start` is called"]
+#[derive(Debug, Clone)]
+pub struct RemoteSamplerBuilder {
+    service_name: String,
+    endpoint: Option<String>,
+    initial_rate: f64,
+    refresh_interval: Duration,
+    max_operations: usize,
+}
+
+impl RemoteSamplerBuilder {
+    /// The sampling endpoint URL (`JAEGER_SAMPLING_ENDPOINT`, default
+    /// `http://127.0.0.1:5778/sampling`); `?service=<name>` is appended.
+    pub fn with_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The probabilistic rate until the first strategy arrives
+    /// (`JAEGER_SAMPLER_PARAM`, default 0.001).
+    pub fn with_initial_rate(mut self, rate: f64) -> Self {
+        self.initial_rate = rate;
+        self
+    }
+
+    /// The poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`, default 1 min).
+    pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// Cap of operations tracked by a per-operation strategy
+    /// (`JAEGER_SAMPLER_MAX_OPERATIONS`, default 2000).
+    pub fn with_max_operations(mut self, n: usize) -> Self {
+        self.max_operations = n;
+        self
+    }
+
+    /// Fills in what the tracer knows: its service name, and the agent's
+    /// host as the endpoint's host when no endpoint was given.
+    pub(crate) fn for_tracer(mut self, service_name: &str, agent_host: &str) -> Self {
+        self.service_name = service_name.to_owned();
+        if self.endpoint.is_none() && agent_host != crate::config::DEFAULT_AGENT_HOST {
+            self.endpoint = Some(format!("http://{agent_host}:5778/sampling"));
+        }
+        self
+    }
+
+    /// Starts polling.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an invalid endpoint URL, initial rate or
+    /// zero refresh interval; an I/O error if the thread cannot start.
+    pub fn start(self) -> Result<RemoteSampler, Error> {
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .unwrap_or(DEFAULT_SAMPLING_ENDPOINT);
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| Error::config(format!("invalid sampling endpoint {endpoint:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::config(format!(
+                "sampling endpoint {endpoint:?} is not http(s)"
+            )));
+        }
+        if self.refresh_interval.is_zero() {
+            return Err(Error::config(
+                "the sampler refresh interval must be positive",
+            ));
+        }
+        let initial = ProbabilisticSampler::new(self.initial_rate)?;
+        let shared = Arc::new(Shared {
+            active: RwLock::new(Active::Probabilistic(initial)),
+            last: Mutex::new(None),
+            counters: Counters::default(),
+            max_operations: self.max_operations,
+        });
+        let (stop_tx, stop_rx) = bounded(1);
+        let poller = Poller {
+            shared: shared.clone(),
+            url,
+            service: self.service_name,
+            interval: self.refresh_interval,
+        };
+        std::thread::Builder::new()
+            .name("jaeger-sampling".into())
+            .spawn(move || poller.run(stop_rx))
+            .map_err(|e| Error::io("cannot spawn the jaeger-sampling thread", e))?;
+        Ok(RemoteSampler {
+            shared,
+            stop: Mutex::new(Some(stop_tx)),
+        })
+    }
+}
+
+impl RemoteSampler {
+    /// A builder for the service `service_name`.
+    pub fn builder(service_name: impl Into<String>) -> RemoteSamplerBuilder {
+        RemoteSamplerBuilder {
+            service_name: service_name.into(),
+            endpoint: None,
+            initial_rate: DEFAULT_INITIAL_RATE,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            max_operations: DEFAULT_MAX_OPERATIONS,
+        }
+    }
+
+    /// The poll counters.
+    pub fn stats(&self) -> RemoteSamplerStats {
+        let c = &self.shared.counters;
+        RemoteSamplerStats {
+            queries_ok: c.queries_ok.load(Relaxed),
+            queries_err: c.queries_err.load(Relaxed),
+            updates_ok: c.updates_ok.load(Relaxed),
+            updates_err: c.updates_err.load(Relaxed),
+        }
+    }
+}
+
+impl Sampler for RemoteSampler {
+    fn should_sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision {
+        let active = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+        match &*active {
+            Active::Probabilistic(s) => s.should_sample(trace_id, operation),
+            Active::RateLimiting(s) => s.should_sample(trace_id, operation),
+            Active::PerOperation(s) => s.should_sample(trace_id, operation),
+        }
+    }
+
+    fn close(&self) {
+        // Dropping the sender wakes the poller, which then exits.
+        self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+struct Poller {
+    shared: Arc<Shared>,
+    url: reqwest::Url,
+    service: String,
+    interval: Duration,
+}
+
+impl Poller {
+    fn run(self, stop: Receiver<()>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                log::error!(
+                    "jaeger: remote sampler cannot start a runtime: {e}; keeping the initial rate"
+                );
+                return;
+            }
+        };
+        let client = match reqwest::Client::builder()
+            .timeout(self.interval.min(Duration::from_secs(5)))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("jaeger: remote sampler cannot build an HTTP client: {e}; keeping the initial rate");
+                return;
+            }
+        };
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let ok = runtime.block_on(self.poll(&client));
+            let wait = if ok {
+                backoff = FIRST_BACKOFF;
+                self.interval
+            } else {
+                let w = backoff.min(self.interval);
+                backoff = (backoff * 2).min(self.interval);
+                w
+            };
+            match stop.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// One poll; true when a valid strategy was received.
+    async fn poll(&self, client: &reqwest::Client) -> bool {
+        let c = &self.shared.counters;
+        let response = client
+            .get(self.url.clone())
+            .query(&[("service", self.service.as_str())])
+            .send()
+            .await;
+        let body = match response {
+            Ok(r) if r.status() == reqwest::StatusCode::OK => r.bytes().await,
+            Ok(r) => {
+                c.queries_err.fetch_add(1, Relaxed);
+                log::debug!("jaeger: sampling endpoint answered {}", r.status());
+                return false;
+            }
+            Err(e) => Err(e),
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => {
+                c.queries_err.fetch_add(1, Relaxed);
+                log::debug!("jaeger: sampling endpoint unreachable: {e}");
+                return false;
+            }
+        };
+        c.queries_ok.fetch_add(1, Relaxed);
+        match strategy::parse(&body) {
+            Ok(s) => {
+                self.apply(s);
+                true
+            }
+            Err(why) => {
+                c.updates_err.fetch_add(1, Relaxed);
+                log::warn!(
+                    "jaeger: ignoring sampling strategy from {}: {why}",
+                    self.url
+                );
+                false
+            }
+        }
+    }
+
+    fn apply(&self, s: Strategy) {
+        let mut last = self.shared.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref() == Some(&s) {
+            return;
+        }
+        match Active::from_strategy(&s, self.shared.max_operations) {
+            Ok(active) => {
+                *self
+                    .shared
+                    .active
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = active;
+                *last = Some(s);
+                self.shared.counters.updates_ok.fetch_add(1, Relaxed);
+            }
+            Err(e) => {
+                self.shared.counters.updates_err.fetch_add(1, Relaxed);
+                log::warn!("jaeger: ignoring sampling strategy: {e}");
+            }
+        }
+    }
+}
