@@ -90,3 +90,4 @@ pub fn spans(batches: &[jaeger::Batch]) -> Vec<jaeger::Span> {
 pub fn tag<'a>(span: &'a jaeger::Span, key: &str) -> Option<&'a jaeger::Tag> {
     span.tags.as_ref()?.iter().find(|t| t.key == key)
 }
+pub mod http;

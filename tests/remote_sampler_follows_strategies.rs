@@ -1,0 +1,197 @@
+//! The remote sampler against a real HTTP server on 127.0.0.1 that serves
+//! strategies, changes them, fails and returns garbage: a new strategy
+//! applies within one refresh interval, the last good one survives failures
+//! and garbage, and per-operation rates apply per operation with the lower
+//! bound.
+
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jaeger_tracer::sampler::{RemoteSampler, Sampler};
+use jaeger_tracer::{TraceId, Tracer, TracerBuilder};
+use support::http::{HttpServer, Reply};
+
+const INTERVAL: Duration = Duration::from_millis(300);
+
+fn sampled_fraction(s: &RemoteSampler, op: &str) -> f64 {
+    let n = 2000u64;
+    let hits = (1..=n)
+        .filter(|i| {
+            s.should_sample(TraceId::new(0, i.wrapping_mul(0x9e37_79b9_7f4a_7c15)), op)
+                .sampled
+        })
+        .count();
+    hits as f64 / n as f64
+}
+
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+#[test]
+fn follows_changes_and_survives_failures_and_garbage() {
+    let answer = Arc::new(Mutex::new(Reply::Status(
+        200,
+        br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1.0}}"#
+            .to_vec(),
+    )));
+    let a = answer.clone();
+    let server = HttpServer::start(move |_| match &*a.lock().unwrap() {
+        Reply::Status(c, b) => Reply::Status(*c, b.clone()),
+        Reply::Hang => Reply::Hang,
+        Reply::Close => Reply::Close,
+    });
+    let sampler = RemoteSampler::builder("svc-a")
+        .with_endpoint(server.url("/sampling"))
+        .with_refresh_interval(INTERVAL)
+        .with_initial_rate(0.0)
+        .start()
+        .unwrap();
+
+    // Polled at start, not after one interval.
+    let first = wait_until(INTERVAL, || sampler.stats().updates_ok == 1).expect("first strategy");
+    assert!(first < INTERVAL, "{first:?}");
+    assert_eq!(sampled_fraction(&sampler, "op"), 1.0);
+    let req = &server.requests()[0];
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("GET", "/sampling?service=svc-a")
+    );
+
+    // A change applies within one refresh interval (plus scheduling slack).
+    *answer.lock().unwrap() = Reply::Status(
+        200,
+        br#"{"strategyType":0,"probabilisticSampling":{"samplingRate":0}}"#.to_vec(),
+    );
+    let took =
+        wait_until(INTERVAL * 2, || sampler.stats().updates_ok == 2).expect("second strategy");
+    assert!(took <= INTERVAL + Duration::from_millis(150), "{took:?}");
+    assert_eq!(sampled_fraction(&sampler, "op"), 0.0);
+
+    // Failures keep the last good strategy (and back off, but keep trying).
+    *answer.lock().unwrap() = Reply::Status(500, b"oops".to_vec());
+    let before = sampler.stats().queries_err;
+    wait_until(INTERVAL * 4, || sampler.stats().queries_err >= before + 2)
+        .expect("failed polls counted");
+    assert_eq!(sampled_fraction(&sampler, "op"), 0.0);
+    *answer.lock().unwrap() = Reply::Close;
+    let before = sampler.stats().queries_err;
+    wait_until(INTERVAL * 4, || sampler.stats().queries_err > before)
+        .expect("dropped connection counted");
+
+    // Garbage and out-of-range values are rejected, counted, and ignored.
+    for body in [
+        &b"<html>not json</html>"[..],
+        br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":7}}"#,
+    ] {
+        *answer.lock().unwrap() = Reply::Status(200, body.to_vec());
+        let before = sampler.stats().updates_err;
+        wait_until(INTERVAL * 4, || sampler.stats().updates_err > before).expect("garbage counted");
+        assert_eq!(sampled_fraction(&sampler, "op"), 0.0);
+    }
+    assert_eq!(sampler.stats().updates_ok, 2);
+
+    // Per-operation: "hot" at 1.0, everything else at 0 with a lower bound of
+    // 1 trace per second (a burst of 1, then about one a second).
+    *answer.lock().unwrap() = Reply::Status(
+        200,
+        br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":0},
+            "operationSampling":{"defaultSamplingProbability":0,"defaultLowerBoundTracesPerSecond":1,
+            "perOperationStrategies":[{"operation":"hot","probabilisticSampling":{"samplingRate":1}}]}}"#
+            .to_vec(),
+    );
+    wait_until(INTERVAL * 4, || sampler.stats().updates_ok == 3).expect("per-operation strategy");
+    assert_eq!(sampled_fraction(&sampler, "hot"), 1.0);
+    let cold: Vec<_> = (1..=50)
+        .map(|i| sampler.should_sample(TraceId::new(0, i), "cold"))
+        .collect();
+    assert_eq!(
+        cold.iter().filter(|d| d.sampled).count(),
+        1,
+        "lower bound: exactly one"
+    );
+    assert_eq!(
+        cold.iter().find(|d| d.sampled).unwrap().sampler_type,
+        "lowerbound"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(
+        sampler.should_sample(TraceId::new(0, 99), "cold").sampled,
+        "lower bound refills"
+    );
+    sampler.close();
+}
+
+#[test]
+fn tracer_from_env_uses_remote_strategy_and_tags_roots() {
+    let server = HttpServer::start(|_| {
+        Reply::Status(
+            200,
+            br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1}}"#
+                .to_vec(),
+        )
+    });
+    let endpoint = server.url("/sampling");
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "env-remote"),
+        ("JAEGER_AGENT_HOST", "127.0.0.1"),
+        ("JAEGER_SAMPLER_TYPE", "remote"),
+        ("JAEGER_SAMPLER_PARAM", "0"),
+        ("JAEGER_SAMPLING_ENDPOINT", endpoint.as_str()),
+        ("JAEGER_SAMPLER_REFRESH_INTERVAL", "1m"),
+    ];
+    let lookup = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let (tracer, guard) = TracerBuilder::from_lookup(lookup).unwrap().init().unwrap();
+    // Initial rate 0 until the first answer, then everything.
+    wait_until(Duration::from_secs(5), || {
+        tracer.start("probe").context().is_sampled()
+    })
+    .expect("remote strategy applied");
+    assert!(server.requests()[0].target.ends_with("service=env-remote"));
+    drop(guard);
+    assert!(Tracer::noop().start("x").context().trace_id() == TraceId::new(0, 0));
+}
+
+#[test]
+fn invalid_sampler_environment_is_an_error() {
+    let cases: &[(&str, &str)] = &[
+        ("JAEGER_SAMPLER_PARAM", "1.5"),
+        ("JAEGER_SAMPLING_ENDPOINT", "not a url"),
+        ("JAEGER_SAMPLER_REFRESH_INTERVAL", "10"),
+        ("JAEGER_SAMPLER_MAX_OPERATIONS", "many"),
+    ];
+    for (var, value) in cases {
+        let vars = [
+            ("JAEGER_SERVICE_NAME", "s"),
+            ("JAEGER_SAMPLER_TYPE", "remote"),
+            (var, value),
+        ];
+        let lookup = |k: &str| {
+            vars.iter()
+                .rev()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let err = TracerBuilder::from_lookup(lookup).unwrap_err();
+        assert!(
+            err.to_string().contains(var) && err.to_string().contains(value),
+            "{err}"
+        );
+    }
+}
