@@ -18,6 +18,7 @@ use crate::sampler::{
 };
 use crate::tag::{Tag, TagValue};
 use crate::tracer::{Limits, Tracer, TracerGuard, TracerInner};
+use crate::transport::http::Collector;
 use crate::transport::udp::UdpTransport;
 use crate::transport::Transport;
 
@@ -51,6 +52,14 @@ pub const ENV_REPORTER_MAX_QUEUE_SIZE: &str = "JAEGER_REPORTER_MAX_QUEUE_SIZE";
 pub const ENV_REPORTER_FLUSH_INTERVAL: &str = "JAEGER_REPORTER_FLUSH_INTERVAL";
 /// `true` also logs every reported span through the `log` crate.
 pub const ENV_REPORTER_LOG_SPANS: &str = "JAEGER_REPORTER_LOG_SPANS";
+/// Collector URL; when set, spans go over HTTP instead of UDP.
+pub const ENV_ENDPOINT: &str = "JAEGER_ENDPOINT";
+/// User for HTTP Basic authentication to the collector (with `JAEGER_PASSWORD`).
+pub const ENV_USER: &str = "JAEGER_USER";
+/// Password for HTTP Basic authentication to the collector (with `JAEGER_USER`).
+pub const ENV_PASSWORD: &str = "JAEGER_PASSWORD";
+/// Bearer token for the collector.
+pub const ENV_AUTH_TOKEN: &str = "JAEGER_AUTH_TOKEN";
 /// Propagation formats, comma-separated (`jaeger`).
 pub const ENV_PROPAGATION: &str = "JAEGER_PROPAGATION";
 
@@ -103,6 +112,7 @@ pub struct TracerBuilder {
     agent_port: Option<u16>,
     agent_protocol: AgentProtocol,
     max_packet_size: usize,
+    collector: Option<Collector>,
     sampler: SamplerChoice,
     tags: Vec<Tag>,
     trace_id_128: bool,
@@ -124,6 +134,7 @@ impl std::fmt::Debug for TracerBuilder {
             .field("agent_port", &self.agent_port)
             .field("agent_protocol", &self.agent_protocol)
             .field("max_packet_size", &self.max_packet_size)
+            .field("collector", &self.collector)
             .field("sampler", &self.sampler)
             .field("tags", &self.tags)
             .field("trace_id_128", &self.trace_id_128)
@@ -149,6 +160,7 @@ impl TracerBuilder {
             agent_port: None,
             agent_protocol: AgentProtocol::Compact,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            collector: None,
             sampler: SamplerChoice::Ready(Box::new(ConstSampler::new(true))),
             tags: Vec::new(),
             trace_id_128: false,
@@ -233,6 +245,32 @@ impl TracerBuilder {
                 return Err(Error::env(ENV_AGENT_PORT, &v, "port 0 is not a port"));
             }
             self.agent_port = Some(port);
+        }
+        if let Some(url) = get(l, ENV_ENDPOINT) {
+            reqwest::Url::parse(&url).map_err(|e| Error::env(ENV_ENDPOINT, &url, e))?;
+            self.collector = Some(Collector::new(url));
+        }
+        // Credentials are never echoed in errors.
+        match (
+            lookup(ENV_USER).filter(|v| !v.is_empty()),
+            lookup(ENV_PASSWORD).filter(|v| !v.is_empty()),
+        ) {
+            (Some(user), Some(password)) => {
+                if let Some(c) = self.collector.take() {
+                    self.collector = Some(c.with_basic_auth(user, password));
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::config(format!(
+                    "environment variables {ENV_USER} and {ENV_PASSWORD} must be set together"
+                )))
+            }
+        }
+        if let Some(token) = lookup(ENV_AUTH_TOKEN).filter(|v| !v.is_empty()) {
+            if let Some(c) = self.collector.take() {
+                self.collector = Some(c.with_bearer_token(token));
+            }
         }
         if let Some(v) = get(l, ENV_TAGS) {
             self.tags.extend(parse_tags(&v, l)?);
@@ -324,6 +362,14 @@ impl TracerBuilder {
     /// The largest datagram sent (default 65 000 bytes, at most 65 507).
     pub fn with_max_packet_size(mut self, bytes: usize) -> Self {
         self.max_packet_size = bytes;
+        self
+    }
+
+    /// Sends spans to a collector over HTTP instead of the agent over UDP
+    /// (`JAEGER_ENDPOINT`, with `JAEGER_USER`/`JAEGER_PASSWORD` or
+    /// `JAEGER_AUTH_TOKEN`).
+    pub fn with_collector(mut self, collector: Collector) -> Self {
+        self.collector = Some(collector);
         self
     }
 
@@ -465,12 +511,15 @@ impl TracerBuilder {
             AgentProtocol::Compact => (WireProtocol::Compact, DEFAULT_AGENT_PORT_COMPACT),
             AgentProtocol::Binary => (WireProtocol::Binary, DEFAULT_AGENT_PORT_BINARY),
         };
-        let transport: Box<dyn Transport> = Box::new(UdpTransport::new(
-            self.agent_host.clone(),
-            self.agent_port.unwrap_or(default_port),
-            protocol,
-            self.max_packet_size,
-        ));
+        let transport: Box<dyn Transport> = match self.collector.clone() {
+            Some(c) => Box::new(c.into_transport()?),
+            None => Box::new(UdpTransport::new(
+                self.agent_host.clone(),
+                self.agent_port.unwrap_or(default_port),
+                protocol,
+                self.max_packet_size,
+            )),
+        };
         let reporter = Reporter::start(
             ReporterConfig {
                 service_name: self.service_name.clone(),

@@ -34,7 +34,6 @@ pub(crate) enum Envelope {
     /// A oneway `Agent.emitBatch` call message (UDP to the agent).
     AgentCall,
     /// The bare `Batch` struct (HTTP to the collector).
-    #[cfg_attr(not(test), allow(dead_code))]
     Bare,
 }
 

@@ -4,6 +4,7 @@
 //! so it may block (within its own timeouts); application threads never
 //! reach it.
 
+pub(crate) mod http;
 pub(crate) mod udp;
 
 use std::io;

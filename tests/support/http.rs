@@ -3,7 +3,7 @@
 //! hang, or a dropped connection). Connections are kept alive.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,6 +45,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 #[allow(dead_code)] // not every test file uses every helper
 pub struct HttpServer {
     addr: SocketAddr,
+    scheme: &'static str,
     requests: Arc<Mutex<Vec<Request>>>,
     connections: Arc<AtomicUsize>,
 }
@@ -52,7 +53,31 @@ pub struct HttpServer {
 #[allow(dead_code)] // not every test file uses every helper
 impl HttpServer {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> HttpServer {
+        Self::start_with(None, handler)
+    }
+
+    /// An https server with this certificate and key (DER).
+    pub fn start_tls(
+        cert: rustls::pki_types::CertificateDer<'static>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> HttpServer {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        Self::start_with(Some(Arc::new(config)), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
@@ -61,19 +86,32 @@ impl HttpServer {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 conns.fetch_add(1, Ordering::SeqCst);
-                let (handler, reqs) = (handler.clone(), reqs.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &reqs));
+                let (handler, reqs, tls) = (handler.clone(), reqs.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &*handler, &reqs),
+                    Some(config) => {
+                        if let Ok(conn) = rustls::ServerConnection::new(config) {
+                            serve(rustls::StreamOwned::new(conn, stream), &*handler, &reqs);
+                        }
+                    }
+                });
             }
         });
         HttpServer {
             addr,
+            scheme,
             requests,
             connections,
         }
     }
 
+    /// The URL of `path`; https servers answer to `localhost` (the name in
+    /// their certificate).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        match self.scheme {
+            "https" => format!("https://localhost:{}{path}", self.addr.port()),
+            _ => format!("http://{}{path}", self.addr),
+        }
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -86,7 +124,7 @@ impl HttpServer {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -120,8 +158,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn serve(stream: TcpStream, handler: &Handler, requests: &Mutex<Vec<Request>>) {
-    let mut writer = stream.try_clone().unwrap();
+fn serve<S: Read + Write>(stream: S, handler: &Handler, requests: &Mutex<Vec<Request>>) {
     let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
         let reply = handler(&req);
@@ -132,9 +169,11 @@ fn serve(stream: TcpStream, handler: &Handler, requests: &Mutex<Vec<Request>>) {
                     "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n",
                     body.len()
                 );
+                let writer = reader.get_mut();
                 if writer
                     .write_all(head.as_bytes())
                     .and_then(|_| writer.write_all(&body))
+                    .and_then(|_| writer.flush())
                     .is_err()
                 {
                     return;

@@ -1,0 +1,438 @@
+//! HTTP to the Jaeger collector: each batch is a bare Thrift-binary `Batch`
+//! POSTed to `/api/traces`.
+//!
+//! Runs on the reporter thread, which hosts a current-thread tokio runtime
+//! for reqwest; connections are kept alive between batches. Retries (5xx,
+//! 429, connection errors, timeouts) use exponential backoff with jitter; a
+//! batch finally given up is reported as failed and counted by the reporter.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+use super::Transport;
+use crate::encode::{Envelope, WireProtocol};
+use crate::error::Error;
+
+/// Default request timeout (`Collector::with_timeout`).
+pub const DEFAULT_COLLECTOR_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default largest batch body, in bytes (`Collector::with_max_batch_bytes`).
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 1 << 20;
+/// Default number of retries after a failed attempt (`Collector::with_retries`).
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// First retry delay; doubles per retry, with ±50 % jitter, capped at 5 s.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Where and how to send batches over HTTP: the collector's URL (for
+/// example `http://localhost:14268/api/traces`), credentials, extra headers,
+/// timeout, retries, batch size and trusted certificates.
+///
+/// Credentials never appear in `Debug` output, logs or errors.
+#[derive(Clone)]
+#[must_use]
+pub struct Collector {
+    endpoint: String,
+    auth: Option<Auth>,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    retries: u32,
+    max_batch_bytes: usize,
+    root_certificates: Vec<Vec<u8>>,
+}
+
+#[derive(Clone)]
+enum Auth {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collector")
+            .field("endpoint", &redact_url(&self.endpoint))
+            .field(
+                "auth",
+                &match &self.auth {
+                    None => "none",
+                    Some(Auth::Basic { .. }) => "basic <redacted>",
+                    Some(Auth::Bearer(_)) => "bearer <redacted>",
+                },
+            )
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("root_certificates", &self.root_certificates.len())
+            .finish()
+    }
+}
+
+/// The URL without any `user:password@` part.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<invalid url>".to_owned(),
+    }
+}
+
+impl Collector {
+    /// A collector at `endpoint` (`JAEGER_ENDPOINT`).
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Collector {
+            endpoint: endpoint.into(),
+            auth: None,
+            headers: Vec::new(),
+            timeout: DEFAULT_COLLECTOR_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            root_certificates: Vec::new(),
+        }
+    }
+
+    /// HTTP Basic authentication (`JAEGER_USER` and `JAEGER_PASSWORD`).
+    pub fn with_basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth = Some(Auth::Basic {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// `Authorization: Bearer <token>` (`JAEGER_AUTH_TOKEN`).
+    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.auth = Some(Auth::Bearer(token.into()));
+        self
+    }
+
+    /// An extra header sent with every batch.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Timeout of one request, connection included (default 5 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Retries after a failed attempt (5xx, 429, connection error, timeout;
+    /// default 3). Other 4xx answers are not retried.
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Largest batch body in bytes (default 1 MiB).
+    pub fn with_max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes;
+        self
+    }
+
+    /// Trusts an extra root certificate (PEM) for https, such as a private
+    /// CA or a self-signed collector certificate. Verification stays on.
+    pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Checks the settings and builds the transport.
+    pub(crate) fn into_transport(self) -> Result<HttpTransport, Error> {
+        let url = reqwest::Url::parse(&self.endpoint).map_err(|e| {
+            Error::config(format!(
+                "invalid collector endpoint {:?}: {e}",
+                redact_url(&self.endpoint)
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::config(format!(
+                "collector endpoint {:?} is not http(s)",
+                redact_url(&self.endpoint)
+            )));
+        }
+        if self.max_batch_bytes < 512 {
+            return Err(Error::config(format!(
+                "the collector batch size {} is below 512 bytes",
+                self.max_batch_bytes
+            )));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::config("the collector timeout must be positive"));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-thrift"),
+        );
+        for (k, v) in &self.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| Error::config(format!("invalid collector header name {k:?}")))?;
+            let mut value = HeaderValue::from_str(v).map_err(|_| {
+                Error::config(format!(
+                    "the value of collector header {k:?} is not a valid header value"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        if let Some(auth) = &self.auth {
+            let raw = match auth {
+                Auth::Basic { user, password } => {
+                    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+                }
+                Auth::Bearer(token) => format!("Bearer {token}"),
+            };
+            let mut value = HeaderValue::from_str(&raw).map_err(|_| {
+                Error::config(
+                    "the collector credentials contain characters not allowed in a header",
+                )
+            })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let mut certificates = Vec::new();
+        for pem in &self.root_certificates {
+            certificates.push(
+                reqwest::Certificate::from_pem(pem)
+                    .map_err(|e| Error::config(format!("invalid root certificate: {e}")))?,
+            );
+        }
+        Ok(HttpTransport {
+            url,
+            display: redact_url(&self.endpoint),
+            headers,
+            timeout: self.timeout,
+            retries: self.retries,
+            max_batch_bytes: self.max_batch_bytes,
+            certificates,
+            runtime: None,
+            client: None,
+        })
+    }
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The HTTP transport; its runtime and client are created on first use, on
+/// the reporter thread.
+pub(crate) struct HttpTransport {
+    url: reqwest::Url,
+    display: String,
+    headers: HeaderMap,
+    timeout: Duration,
+    retries: u32,
+    max_batch_bytes: usize,
+    certificates: Vec<reqwest::Certificate>,
+    runtime: Option<tokio::runtime::Runtime>,
+    client: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("url", &self.display)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why one attempt failed, and whether another may succeed.
+enum Attempt {
+    Retry(String),
+    Fatal(String),
+}
+
+impl HttpTransport {
+    fn ensure_client(&mut self) -> io::Result<()> {
+        if self.client.is_some() {
+            return Ok(());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut builder = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .default_headers(self.headers.clone())
+            .pool_idle_timeout(Duration::from_secs(90));
+        for c in &self.certificates {
+            builder = builder.add_root_certificate(c.clone());
+        }
+        let client = builder.build().map_err(|e| {
+            io::Error::other(format!("cannot build the HTTP client: {}", e.without_url()))
+        })?;
+        self.runtime = Some(runtime);
+        self.client = Some(client);
+        Ok(())
+    }
+
+    async fn attempt(
+        client: &reqwest::Client,
+        url: &reqwest::Url,
+        body: &[u8],
+    ) -> Result<(), Attempt> {
+        match client.post(url.clone()).body(body.to_vec()).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => {
+                let status = r.status();
+                let why = format!("the collector answered {status}");
+                if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    Err(Attempt::Retry(why))
+                } else {
+                    Err(Attempt::Fatal(why))
+                }
+            }
+            Err(e) => Err(Attempt::Retry(e.without_url().to_string())),
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn protocol(&self) -> WireProtocol {
+        WireProtocol::Binary
+    }
+
+    fn envelope(&self) -> Envelope {
+        Envelope::Bare
+    }
+
+    fn max_payload(&self) -> usize {
+        self.max_batch_bytes
+    }
+
+    fn send(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.ensure_client()?;
+        let (Some(runtime), Some(client)) = (&self.runtime, &self.client) else {
+            return Err(io::Error::other("no HTTP client"));
+        };
+        let url = &self.url;
+        let retries = self.retries;
+        runtime.block_on(async {
+            let mut delay = FIRST_BACKOFF;
+            let mut attempt = 0;
+            loop {
+                match Self::attempt(client, url, payload).await {
+                    Ok(()) => return Ok(()),
+                    Err(Attempt::Fatal(why)) => return Err(io::Error::other(why)),
+                    Err(Attempt::Retry(why)) if attempt >= retries => {
+                        return Err(io::Error::other(format!(
+                            "{why} (after {} attempts)",
+                            attempt + 1
+                        )))
+                    }
+                    Err(Attempt::Retry(why)) => {
+                        log::debug!(
+                            "jaeger: collector attempt {} failed: {why}; retrying",
+                            attempt + 1
+                        );
+                        let jitter = 0.5 + rand::random::<f64>();
+                        tokio::time::sleep(delay.mul_f64(jitter)).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                        attempt += 1;
+                    }
+                }
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.display.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, out) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), out);
+        }
+    }
+
+    #[test]
+    fn debug_and_errors_hide_credentials() {
+        let c = Collector::new("http://user:secret-pw@localhost:14268/api/traces")
+            .with_basic_auth("alice", "hunter2")
+            .with_header("x-api-key", "key-123");
+        let text = format!("{c:?}");
+        for secret in ["secret-pw", "hunter2", "key-123", "alice"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let t = c.with_bearer_token("tok-456").into_transport().unwrap();
+        let text = format!("{t:?} {}", t.describe());
+        for secret in ["secret-pw", "tok-456"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_settings_are_errors() {
+        assert!(Collector::new("not a url")
+            .into_transport()
+            .unwrap_err()
+            .is_config());
+        assert!(Collector::new("ftp://x/api/traces")
+            .into_transport()
+            .unwrap_err()
+            .is_config());
+        assert!(Collector::new("http://x")
+            .with_max_batch_bytes(10)
+            .into_transport()
+            .unwrap_err()
+            .is_config());
+        assert!(Collector::new("http://x")
+            .with_header("bad name", "v")
+            .into_transport()
+            .unwrap_err()
+            .is_config());
+        assert!(Collector::new("http://x")
+            .with_root_certificate_pem(b"not pem".to_vec())
+            .into_transport()
+            .is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! The HTTP collector transport against a real HTTP(S) server on 127.0.0.1
+//! whose bodies are decoded with the crate's generated code: batches arrive
+//! intact with the right content type and credentials; 503 then 202 delivers
+//! once; a hanging server, a refused connection and a 400 are counted and
+//! never reach the application; a slow server under 100,000 spans keeps
+//! memory bounded; https works with an explicitly trusted self-signed
+//! certificate and fails clearly without it.
+
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jaeger_tracer::{Collector, Tracer, TracerBuilder};
+use support::http::{HttpServer, Reply, Request};
+use thrift::{decode_bare_batch, jaeger};
+
+fn decode(req: &Request) -> jaeger::Batch {
+    decode_bare_batch(&req.body, false).expect("body is a binary Thrift Batch")
+}
+
+fn span_ids(reqs: &[Request]) -> Vec<i64> {
+    reqs.iter()
+        .flat_map(|r| decode(r).spans.into_iter().map(|s| s.span_id))
+        .collect()
+}
+
+fn make_spans(tracer: &Tracer, traces: usize) {
+    for i in 0..traces {
+        let mut root = tracer.span("request").with_tag("i", i as i64).start();
+        root.set_tag("http.method", "GET");
+        drop(tracer.span("child").child_of(root.context()).start());
+    }
+}
+
+#[test]
+fn batches_arrive_intact_with_content_type_and_basic_auth() {
+    let server = HttpServer::start(|_| Reply::Status(202, Vec::new()));
+    let (tracer, guard) = Tracer::builder("http-svc")
+        .with_collector(
+            Collector::new(server.url("/api/traces"))
+                .with_basic_auth("alice", "s3cret")
+                .with_header("x-tenant", "blue"),
+        )
+        .init()
+        .unwrap();
+    make_spans(&tracer, 50);
+    drop(guard);
+    let reqs = server.requests();
+    assert!(!reqs.is_empty());
+    for r in &reqs {
+        assert_eq!(
+            (r.method.as_str(), r.target.as_str()),
+            ("POST", "/api/traces")
+        );
+        assert_eq!(r.header("content-type"), Some("application/x-thrift"));
+        assert_eq!(r.header("authorization"), Some("Basic YWxpY2U6czNjcmV0"));
+        assert_eq!(r.header("x-tenant"), Some("blue"));
+        let b = decode(r);
+        assert_eq!(b.process.service_name, "http-svc");
+    }
+    let all: Vec<jaeger::Span> = reqs.iter().flat_map(|r| decode(r).spans).collect();
+    assert_eq!(all.len(), 100);
+    let root = all.iter().find(|s| s.operation_name == "request").unwrap();
+    assert!(root
+        .tags
+        .as_ref()
+        .unwrap()
+        .iter()
+        .any(|t| t.key == "http.method" && t.v_str.as_deref() == Some("GET")));
+    let m = tracer.metrics();
+    assert_eq!((m.spans_reported, m.spans_lost()), (100, 0), "{m:?}");
+    // Keep-alive: one connection for every batch.
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn bearer_token_and_endpoint_from_environment() {
+    let server = HttpServer::start(|_| Reply::Status(200, Vec::new()));
+    let url = server.url("/api/traces");
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "env-http"),
+        ("JAEGER_ENDPOINT", url.as_str()),
+        ("JAEGER_AUTH_TOKEN", "tok-123"),
+    ];
+    let (tracer, guard) = TracerBuilder::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+    .init()
+    .unwrap();
+    make_spans(&tracer, 1);
+    drop(guard);
+    let reqs = server.requests();
+    assert_eq!(reqs[0].header("authorization"), Some("Bearer tok-123"));
+    assert_eq!(span_ids(&reqs).len(), 2);
+}
+
+#[test]
+fn user_without_password_is_an_error_that_hides_the_value() {
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "s"),
+        ("JAEGER_ENDPOINT", "http://127.0.0.1:1/api/traces"),
+        ("JAEGER_USER", "bob-the-user"),
+    ];
+    let err = TracerBuilder::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("JAEGER_USER") && text.contains("JAEGER_PASSWORD"),
+        "{text}"
+    );
+    assert!(!text.contains("bob-the-user"), "{text}");
+}
+
+#[test]
+fn unavailable_then_accepted_delivers_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let server = HttpServer::start(move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::Status(503, Vec::new())
+        } else {
+            Reply::Status(202, Vec::new())
+        }
+    });
+    let (tracer, guard) = Tracer::builder("retry")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 10);
+    drop(guard);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "one 503, one retry");
+    assert_eq!(
+        reqs[0].body, reqs[1].body,
+        "the retry resends the same batch"
+    );
+    let delivered = span_ids(&reqs[1..]);
+    assert_eq!(delivered.len(), 20);
+    assert_eq!(
+        delivered.iter().collect::<HashSet<_>>().len(),
+        20,
+        "no duplicates"
+    );
+    let m = tracer.metrics();
+    assert_eq!((m.spans_reported, m.spans_failed_to_send), (20, 0), "{m:?}");
+}
+
+#[test]
+fn hanging_server_times_out_and_application_is_unaffected() {
+    let server = HttpServer::start(|_| Reply::Hang);
+    let (tracer, guard) = Tracer::builder("hang")
+        .with_collector(
+            Collector::new(server.url("/api/traces"))
+                .with_timeout(Duration::from_millis(200))
+                .with_retries(1),
+        )
+        .init()
+        .unwrap();
+    let t = Instant::now();
+    make_spans(&tracer, 1000);
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "finishing spans blocked: {:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    tracer.flush().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let m = tracer.metrics();
+    assert_eq!(m.spans_failed_to_send, 2000, "{m:?}");
+    assert_eq!(m.spans_finished(), 2000);
+    drop(guard);
+}
+
+#[test]
+fn connection_refused_is_counted() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (tracer, guard) = Tracer::builder("refused")
+        .with_collector(
+            Collector::new(format!("http://127.0.0.1:{port}/api/traces")).with_retries(2),
+        )
+        .init()
+        .unwrap();
+    make_spans(&tracer, 5);
+    tracer.flush().unwrap();
+    let m = tracer.metrics();
+    assert_eq!((m.spans_failed_to_send, m.send_errors), (10, 1), "{m:?}");
+    drop(guard);
+}
+
+#[test]
+fn bad_request_is_not_retried() {
+    let server = HttpServer::start(|_| Reply::Status(400, b"bad batch".to_vec()));
+    let (tracer, guard) = Tracer::builder("bad")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 3);
+    drop(guard);
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(tracer.metrics().spans_failed_to_send, 6);
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn slow_server_under_100k_spans_keeps_memory_bounded() {
+    let server = HttpServer::start(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        Reply::Status(202, Vec::new())
+    });
+    let (tracer, guard) = Tracer::builder("slow")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .with_queue_size(1000)
+        .with_close_timeout(Duration::from_secs(10))
+        .init()
+        .unwrap();
+    let before = rss_kib();
+    let t = Instant::now();
+    for i in 0..100_000i64 {
+        let mut s = tracer.start("op");
+        s.set_tag("i", i).set_tag("payload", "x".repeat(100));
+    }
+    let elapsed = t.elapsed();
+    let grown = rss_kib().saturating_sub(before);
+    drop(guard);
+    let m = tracer.metrics();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "offering 100,000 spans took {elapsed:?}"
+    );
+    // Roughly 250 bytes a span: keeping all 100,000 would take ~25 MB more.
+    assert!(grown < 20_000, "RSS grew by {grown} KiB");
+    assert!(m.spans_dropped_queue_full > 0, "{m:?}");
+    assert_eq!(m.spans_finished(), 100_000, "{m:?}");
+    assert_eq!(span_ids(&server.requests()).len() as u64, m.spans_reported);
+}
+
+fn self_signed() -> (
+    String,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = key.cert.pem();
+    let der = key.cert.der().clone();
+    let private = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+    (pem, der, private)
+}
+
+#[test]
+fn https_with_explicitly_trusted_self_signed_certificate() {
+    let (pem, cert, key) = self_signed();
+    let server = HttpServer::start_tls(cert, key, |_| Reply::Status(202, Vec::new()));
+    let (tracer, guard) = Tracer::builder("tls")
+        .with_collector(Collector::new(server.url("/api/traces")).with_root_certificate_pem(pem))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 5);
+    drop(guard);
+    assert_eq!(span_ids(&server.requests()).len(), 10);
+    assert_eq!(tracer.metrics().spans_reported, 10);
+}
+
+#[test]
+fn https_with_untrusted_certificate_fails_and_is_counted() {
+    let (_pem, cert, key) = self_signed();
+    let server = HttpServer::start_tls(cert, key, |_| Reply::Status(202, Vec::new()));
+    let (tracer, guard) = Tracer::builder("tls-untrusted")
+        .with_collector(Collector::new(server.url("/api/traces")).with_retries(0))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 5);
+    drop(guard);
+    assert!(
+        server.requests().is_empty(),
+        "no request may pass an unverified handshake"
+    );
+    let m = tracer.metrics();
+    assert_eq!((m.spans_failed_to_send, m.spans_reported), (10, 0), "{m:?}");
+}
