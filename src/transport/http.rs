@@ -207,10 +207,14 @@ impl Collector {
         }
         let mut certificates = Vec::new();
         for pem in &self.root_certificates {
-            certificates.push(
-                reqwest::Certificate::from_pem(pem)
-                    .map_err(|e| Error::config(format!("invalid root certificate: {e}")))?,
-            );
+            let bundle = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::config(format!("invalid root certificate PEM: {e}")))?;
+            if bundle.is_empty() {
+                return Err(Error::config(
+                    "the root certificate PEM holds no certificate",
+                ));
+            }
+            certificates.extend(bundle);
         }
         Ok(HttpTransport {
             url,
