@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the real Jaeger v2 (built from the Go module proxy by
+# scripts/build-jaeger.sh, cached) on 127.0.0.1 with in-memory storage.
+#   scripts/jaeger.sh start   build if needed, start, wait until it answers
+#   scripts/jaeger.sh stop    stop it
+#   scripts/jaeger.sh status  say whether it runs
+# State (pid, log) lives under target/jaeger/.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+state="$root/target/jaeger"
+pidfile="$state/jaeger.pid"
+mkdir -p "$state"
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+case "${1:-}" in
+  start)
+    if running; then echo "jaeger: already running (pid $(cat "$pidfile"))"; exit 0; fi
+    bin="$("$root/scripts/build-jaeger.sh")"
+    nohup "$bin" --config "$root/e2e/jaeger-loopback.yaml" >"$state/jaeger.log" 2>&1 &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 150); do
+      if curl -sf "http://127.0.0.1:16686/api/services" >/dev/null 2>&1; then
+        echo "jaeger: ready (pid $(cat "$pidfile")), query on http://127.0.0.1:16686"
+        exit 0
+      fi
+      if ! running; then echo "jaeger: exited during start; log:" >&2; cat "$state/jaeger.log" >&2; exit 1; fi
+      sleep 0.2
+    done
+    echo "jaeger: did not answer within 30 s; log:" >&2; cat "$state/jaeger.log" >&2; exit 1
+    ;;
+  stop)
+    if running; then kill "$(cat "$pidfile")"; sleep 0.5; fi
+    rm -f "$pidfile"
+    echo "jaeger: stopped"
+    ;;
+  status)
+    if running; then echo "jaeger: running (pid $(cat "$pidfile"))"; else echo "jaeger: not running"; exit 1; fi
+    ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,260 @@
+//! End to end with the real Jaeger v2 (built from source by
+//! scripts/build-jaeger.sh, run on 127.0.0.1 by `scripts/jaeger.sh start`):
+//! every transport's traces read back through the query API intact, and a
+//! trace crossing two processes shows as one trace with two services.
+//!
+//! Run: `scripts/jaeger.sh start && cargo test --test e2e_real_jaeger -- --ignored`
+
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use jaeger_tracer::{AgentProtocol, Collector, Tracer, TracerBuilder};
+use serde_json::Value;
+
+const QUERY: &str = "http://127.0.0.1:16686";
+
+async fn get_json(url: &str) -> Option<Value> {
+    let r = reqwest::get(url).await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    serde_json::from_slice(&r.bytes().await.ok()?).ok()
+}
+
+/// Polls the query API until the trace has `spans` spans (writes are
+/// asynchronous).
+async fn fetch_trace(trace_id: &str, spans: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = get_json(&format!("{QUERY}/api/traces/{trace_id}")).await {
+            if v["data"][0]["spans"].as_array().map_or(0, Vec::len) >= spans {
+                return v["data"][0].clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace {trace_id} with {spans} spans never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn span<'a>(trace: &'a Value, name: &str) -> &'a Value {
+    trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operationName"] == name)
+        .unwrap_or_else(|| panic!("no span {name} in {trace}"))
+}
+
+fn tag<'a>(tags: &'a Value, key: &str) -> &'a Value {
+    tags.as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == key)
+        .unwrap_or_else(|| panic!("no tag {key} in {tags}"))
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand::random::<u32>())
+}
+
+/// Sends one rich trace through `builder` and checks it in Jaeger.
+async fn round_trip(builder: TracerBuilder, service: &str) {
+    let (tracer, guard) = builder
+        .with_tag("e2e.run", "yes")
+        .with_trace_id_128bit(true)
+        .init()
+        .unwrap();
+    let (trace_id, root_id, child_id, job_id) = {
+        let mut root = tracer
+            .span("e2e-root")
+            .with_tag("span.kind", "server")
+            .start();
+        root.set_tag("str", "hello")
+            .set_tag("bool", true)
+            .set_tag("long", -7i64)
+            .set_tag("double", 2.5)
+            .set_tag("binary", vec![1u8, 2, 3]);
+        root.log(|f| {
+            f.event("checkpoint").field("n", 1);
+        });
+        let mut child = tracer.span("e2e-child").child_of(root.context()).start();
+        std::thread::sleep(Duration::from_millis(20));
+        child.finish();
+        let job = tracer.span("e2e-job").follows_from(root.context()).start();
+        let ids = (
+            root.context().trace_id().to_string(),
+            root.context().span_id().to_string(),
+            child.context().span_id().to_string(),
+            job.context().span_id().to_string(),
+        );
+        drop(job);
+        ids
+    };
+    drop(guard);
+    assert_eq!(tracer.metrics().spans_reported, 3, "{:?}", tracer.metrics());
+    assert_eq!(trace_id.len(), 32, "128-bit id");
+
+    let trace = fetch_trace(&trace_id, 3).await;
+    assert_eq!(trace["traceID"], trace_id);
+    let root = span(&trace, "e2e-root");
+    assert_eq!(root["spanID"], root_id);
+    assert!(root["references"].as_array().unwrap().is_empty());
+    let tags = &root["tags"];
+    assert_eq!(tag(tags, "str")["value"], "hello");
+    assert_eq!(tag(tags, "bool")["value"], true);
+    assert_eq!(tag(tags, "long")["value"], -7);
+    assert_eq!(tag(tags, "double")["value"], 2.5);
+    assert_eq!(tag(tags, "binary")["type"], "binary");
+    assert_eq!(tag(tags, "sampler.type")["value"], "const");
+    let logs = root["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(tag(&logs[0]["fields"], "event")["value"], "checkpoint");
+    assert_eq!(tag(&logs[0]["fields"], "n")["value"], 1);
+
+    let child = span(&trace, "e2e-child");
+    assert_eq!(child["spanID"], child_id);
+    let r = &child["references"][0];
+    assert_eq!(
+        (r["refType"].as_str(), r["spanID"].as_str()),
+        (Some("CHILD_OF"), Some(root_id.as_str()))
+    );
+    assert_eq!(r["traceID"], trace_id);
+    let d = child["duration"].as_i64().unwrap();
+    assert!((20_000..2_000_000).contains(&d), "child duration {d} µs");
+    assert!(child["startTime"].as_i64().unwrap() >= root["startTime"].as_i64().unwrap());
+
+    let job = span(&trace, "e2e-job");
+    assert_eq!(job["spanID"], job_id);
+    let refs = job["references"].as_array().unwrap();
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(
+        (refs[0]["refType"].as_str(), refs[0]["spanID"].as_str()),
+        (Some("FOLLOWS_FROM"), Some(root_id.as_str()))
+    );
+
+    let process = &trace["processes"][root["processID"].as_str().unwrap()];
+    assert_eq!(process["serviceName"], service);
+    assert_eq!(tag(&process["tags"], "e2e.run")["value"], "yes");
+    assert_eq!(tag(&process["tags"], "client-uuid")["type"], "string");
+
+    let services = get_json(&format!("{QUERY}/api/services")).await.unwrap();
+    assert!(
+        services["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == service),
+        "{services}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn udp_compact_agent() {
+    let service = unique("e2e-compact");
+    let b = Tracer::builder(&service)
+        .with_agent_host("127.0.0.1")
+        .with_agent_protocol(AgentProtocol::Compact);
+    round_trip(b, &service).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn udp_binary_agent() {
+    let service = unique("e2e-binary");
+    let b = Tracer::builder(&service)
+        .with_agent_host("127.0.0.1")
+        .with_agent_protocol(AgentProtocol::Binary);
+    round_trip(b, &service).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn http_collector() {
+    let service = unique("e2e-http");
+    let b = Tracer::builder(&service)
+        .with_collector(Collector::new("http://127.0.0.1:14268/api/traces"));
+    round_trip(b, &service).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn trace_across_two_processes_is_one_trace_with_two_services() {
+    let (front, back) = (unique("e2e-frontend"), unique("e2e-backend"));
+    let (client, client_guard) = Tracer::builder(&front)
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let (server, server_guard) = Tracer::builder(&back)
+        .with_collector(Collector::new("http://127.0.0.1:14268/api/traces"))
+        .init()
+        .unwrap();
+    let mut call = client
+        .span("GET /api")
+        .with_tag("span.kind", "client")
+        .start();
+    call.set_baggage_item("user", "ada");
+    let mut headers = HeaderMap::new();
+    client.inject(call.context(), &mut headers);
+    // The "server" process.
+    let parent = server.extract(&headers).unwrap().unwrap();
+    let mut handle = server
+        .span("handle /api")
+        .child_of(&parent)
+        .with_tag("span.kind", "server")
+        .start();
+    let user = handle.baggage_item("user").unwrap().to_owned();
+    handle.set_tag("user", user);
+    let (trace_id, call_id) = (
+        call.context().trace_id().to_string(),
+        call.context().span_id().to_string(),
+    );
+    drop(handle);
+    drop(call);
+    drop(server_guard);
+    drop(client_guard);
+
+    let trace = fetch_trace(&trace_id, 2).await;
+    let services: Vec<&str> = trace["processes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p["serviceName"].as_str().unwrap())
+        .collect();
+    assert_eq!(services.len(), 2);
+    assert!(services.contains(&front.as_str()) && services.contains(&back.as_str()));
+    let handled = span(&trace, "handle /api");
+    assert_eq!(handled["references"][0]["spanID"], call_id);
+    assert_eq!(handled["references"][0]["refType"], "CHILD_OF");
+    assert_eq!(tag(&handled["tags"], "user")["value"], "ada");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn remote_sampler_reads_jaegers_strategy() {
+    // Jaeger serves `{"strategyType":0,"probabilisticSampling":{"samplingRate":1}}`
+    // from its default file strategy.
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "e2e-remote"),
+        ("JAEGER_AGENT_HOST", "127.0.0.1"),
+        ("JAEGER_SAMPLER_TYPE", "remote"),
+        ("JAEGER_SAMPLER_PARAM", "0"),
+    ];
+    let (tracer, guard) = TracerBuilder::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+    .init()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !tracer.start("probe").context().is_sampled() {
+        assert!(Instant::now() < deadline, "Jaeger's strategy never applied");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(guard);
+}
