@@ -258,3 +258,82 @@ async fn remote_sampler_reads_jaegers_strategy() {
     }
     drop(guard);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn demo_produces_one_trace_across_three_services() {
+    let out = tokio::task::spawn_blocking(|| {
+        std::process::Command::new(env!("CARGO"))
+            .args(["run", "-q", "--example", "demo", "--", "all"])
+            .env("JAEGER_AGENT_HOST", "127.0.0.1")
+            .env("DEMO_REQUESTS", "5")
+            .env("DEMO_FRONTEND_ADDR", "127.0.0.1:18080")
+            .env("DEMO_API_ADDR", "127.0.0.1:18081")
+            .env("DEMO_WORKER_ADDR", "127.0.0.1:18082")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("-> Ok(502)"),
+        "the broken item fails: {stdout}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut full, mut failed) = (None, None);
+    while full.is_none() || failed.is_none() {
+        assert!(Instant::now() < deadline, "demo traces incomplete");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Some(v) = get_json(&format!("{QUERY}/api/traces?service=frontend&limit=50")).await
+        else {
+            continue;
+        };
+        for t in v["data"].as_array().unwrap() {
+            let n = t["processes"].as_object().unwrap().len();
+            let spans = t["spans"].as_array().unwrap();
+            if n == 3 && spans.iter().any(|s| s["operationName"] == "process job") {
+                full = Some(t.clone());
+            }
+            if spans.iter().any(|s| {
+                s["operationName"] == "SELECT stock"
+                    && s["tags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|x| x["key"] == "error")
+            }) {
+                failed = Some(t.clone());
+            }
+        }
+    }
+    let full = full.unwrap();
+    let job = span(&full, "process job");
+    assert_eq!(job["references"][0]["refType"], "FOLLOWS_FROM");
+    // It follows from the api's client call that queued it.
+    let enqueue = full["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["operationName"] == "POST /jobs" && tag(&s["tags"], "span.kind")["value"] == "client"
+        })
+        .unwrap();
+    assert_eq!(job["references"][0]["spanID"], enqueue["spanID"]);
+    let email = &job["logs"][0]["fields"];
+    assert!(
+        ["ada", "grace", "linus"].contains(&tag(email, "to")["value"].as_str().unwrap()),
+        "baggage reached the worker"
+    );
+    let failed = failed.unwrap();
+    assert_eq!(
+        tag(&span(&failed, "GET /checkout")["tags"], "error")["value"],
+        true
+    );
+}

@@ -1,0 +1,159 @@
+//! docker-compose.yml agrees with the code: a pinned Jaeger v2 image that
+//! publishes the UI and the ports the crate sends to by default; demo
+//! services built from this repository (the Dockerfile builds the demo
+//! example) and configured through JAEGER_* variables that the crate
+//! accepts, pointing at the compose services.
+
+use std::collections::BTreeMap;
+
+use jaeger_tracer::{TracerBuilder, DEFAULT_AGENT_PORT_BINARY, DEFAULT_AGENT_PORT_COMPACT};
+use serde_yaml::Value;
+
+fn compose() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+        .unwrap();
+    serde_yaml::from_str(&text).expect("docker-compose.yml is valid YAML")
+}
+
+/// Compose's own interpolation of `${VAR:-default}` (unset variables).
+fn interpolate(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed ${") + start;
+        let inner = &rest[start + 2..end];
+        out.push_str(inner.split_once(":-").map_or("", |(_, d)| d));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn env_of(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_mapping()
+        .expect("environment as a mapping")
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => panic!("unexpected value {other:?}"),
+            };
+            (k.as_str().unwrap().to_owned(), interpolate(&v))
+        })
+        .collect()
+}
+
+const KNOWN_JAEGER_VARS: &[&str] = &[
+    jaeger_tracer::ENV_SERVICE_NAME,
+    jaeger_tracer::ENV_DISABLED,
+    jaeger_tracer::ENV_AGENT_HOST,
+    jaeger_tracer::ENV_AGENT_PORT,
+    jaeger_tracer::ENV_ENDPOINT,
+    jaeger_tracer::ENV_USER,
+    jaeger_tracer::ENV_PASSWORD,
+    jaeger_tracer::ENV_AUTH_TOKEN,
+    jaeger_tracer::ENV_TAGS,
+    jaeger_tracer::ENV_TRACEID_128BIT,
+    jaeger_tracer::ENV_SAMPLER_TYPE,
+    jaeger_tracer::ENV_SAMPLER_PARAM,
+    jaeger_tracer::ENV_SAMPLING_ENDPOINT,
+    jaeger_tracer::ENV_SAMPLER_MAX_OPERATIONS,
+    jaeger_tracer::ENV_SAMPLER_REFRESH_INTERVAL,
+    jaeger_tracer::ENV_REPORTER_MAX_QUEUE_SIZE,
+    jaeger_tracer::ENV_REPORTER_FLUSH_INTERVAL,
+    jaeger_tracer::ENV_REPORTER_LOG_SPANS,
+    jaeger_tracer::ENV_PROPAGATION,
+];
+
+#[test]
+fn jaeger_image_is_pinned_v2_and_publishes_the_crate_ports() {
+    let c = compose();
+    let jaeger = &c["services"]["jaeger"];
+    let image = jaeger["image"].as_str().unwrap();
+    let tag = image
+        .strip_prefix("jaegertracing/jaeger:")
+        .expect("the official image");
+    let parts: Vec<&str> = tag.split('.').collect();
+    assert_eq!(parts.len(), 3, "a pinned x.y.z tag, not {tag}");
+    assert_eq!(parts[0], "2", "Jaeger v2");
+    let ports: Vec<&str> = jaeger["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for needed in [
+        "16686:16686".to_string(),
+        format!("{0}:{0}/udp", DEFAULT_AGENT_PORT_COMPACT),
+        format!("{0}:{0}/udp", DEFAULT_AGENT_PORT_BINARY),
+        "14268:14268".to_string(),
+        "5778:5778".to_string(),
+    ] {
+        assert!(
+            ports.contains(&needed.as_str()),
+            "port {needed} not published: {ports:?}"
+        );
+    }
+}
+
+#[test]
+fn demo_services_are_built_here_and_configured_by_jaeger_variables() {
+    let c = compose();
+    let services = c["services"].as_mapping().unwrap();
+    let names: Vec<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    assert!(dockerfile.contains("cargo build --release --example demo"));
+    let mut roles = Vec::new();
+    for (name, svc) in services {
+        let name = name.as_str().unwrap();
+        if name == "jaeger" {
+            continue;
+        }
+        assert_eq!(
+            svc["build"].as_str(),
+            Some("."),
+            "{name} is built from this repository"
+        );
+        let role = svc["command"][0].as_str().unwrap();
+        assert!(
+            ["frontend", "api", "worker"].contains(&role),
+            "{name}: role {role}"
+        );
+        roles.push(role);
+        let env = env_of(svc);
+        for k in env.keys() {
+            assert!(
+                KNOWN_JAEGER_VARS.contains(&k.as_str()) || k.starts_with("DEMO_"),
+                "{name}: {k} is neither a JAEGER_* variable of the crate nor a demo setting"
+            );
+        }
+        // The crate accepts the configuration as written.
+        let builder = TracerBuilder::from_lookup(|k| env.get(k).cloned())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(format!("{builder:?}")
+            .contains(&format!("service_name: {:?}", env["JAEGER_SERVICE_NAME"])));
+        // Every address points at a compose service.
+        if let Some(host) = env.get("JAEGER_AGENT_HOST") {
+            assert_eq!(host, "jaeger");
+            assert_eq!(
+                env["JAEGER_AGENT_PORT"],
+                DEFAULT_AGENT_PORT_COMPACT.to_string()
+            );
+        }
+        for (k, v) in &env {
+            if let Some(rest) = v.strip_prefix("http://") {
+                let host = rest.split([':', '/']).next().unwrap();
+                assert!(names.contains(&host), "{name}: {k}={v} names no service");
+            }
+        }
+        if let Some(ep) = env.get("JAEGER_ENDPOINT") {
+            assert_eq!(ep, "http://jaeger:14268/api/traces");
+        }
+    }
+    roles.sort_unstable();
+    assert_eq!(roles, ["api", "frontend", "worker"]);
+}
