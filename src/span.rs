@@ -585,7 +585,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
         };
     }
     let implicit_only = references.len() <= 1
-        && parent_idx.map_or(true, |i| references[i].kind == ReferenceType::ChildOf);
+        && parent_idx.is_none_or(|i| references[i].kind == ReferenceType::ChildOf);
     let wire_refs = if implicit_only {
         Vec::new()
     } else {

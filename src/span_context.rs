@@ -109,7 +109,7 @@ impl Baggage {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.as_ref().map_or(true, |v| v.is_empty())
+        self.0.as_ref().is_none_or(|v| v.is_empty())
     }
 
     /// Adds the items of `other` that this baggage does not have yet.

@@ -197,7 +197,7 @@ impl Worker {
         let mut keys: Vec<(Instant, TraceId)> = self
             .open
             .iter()
-            .filter(|(_, s)| older_than.map_or(true, |t| s.opened <= t))
+            .filter(|(_, s)| older_than.is_none_or(|t| s.opened <= t))
             .map(|(k, s)| (s.opened, *k))
             .collect();
         keys.sort_unstable();

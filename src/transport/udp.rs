@@ -44,7 +44,7 @@ impl UdpTransport {
         let now = Instant::now();
         let due = self
             .resolved_at
-            .map_or(true, |t| now.duration_since(t) >= self.resolve_interval);
+            .is_none_or(|t| now.duration_since(t) >= self.resolve_interval);
         if self.socket.is_some() && !due {
             return Ok(());
         }
