@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::encode::WireProtocol;
 use crate::error::Error;
-use crate::propagation::Propagation;
+use crate::propagation::{BaggageLimits, Propagation};
 use crate::reporter::{Reporter, ReporterConfig};
 use crate::sampler::{
     ConstSampler, ProbabilisticSampler, RateLimitingSampler, RemoteSampler, RemoteSamplerBuilder,
@@ -82,6 +82,11 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 pub const DEFAULT_MAX_TAG_VALUE_LEN: usize = 1024;
 /// Default cap of baggage values, in bytes.
 pub const DEFAULT_MAX_BAGGAGE_VALUE_LEN: usize = 2048;
+/// Default cap of baggage items accepted from another process.
+pub const DEFAULT_MAX_EXTRACTED_BAGGAGE_ITEMS: usize = 64;
+/// Default cap of baggage bytes (keys and values) accepted from another
+/// process.
+pub const DEFAULT_MAX_EXTRACTED_BAGGAGE_BYTES: usize = 8192;
 /// Default deadline of flush and close.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -121,6 +126,8 @@ pub struct TracerBuilder {
     log_spans: bool,
     max_tag_value_len: usize,
     max_baggage_value_len: usize,
+    extracted_baggage: BaggageLimits,
+    baggage_allow_list: Option<Vec<String>>,
     close_timeout: Duration,
     propagation: Vec<Propagation>,
 }
@@ -143,6 +150,8 @@ impl std::fmt::Debug for TracerBuilder {
             .field("log_spans", &self.log_spans)
             .field("max_tag_value_len", &self.max_tag_value_len)
             .field("max_baggage_value_len", &self.max_baggage_value_len)
+            .field("extracted_baggage", &self.extracted_baggage)
+            .field("baggage_allow_list", &self.baggage_allow_list)
             .field("close_timeout", &self.close_timeout)
             .field("propagation", &self.propagation)
             .finish()
@@ -169,6 +178,11 @@ impl TracerBuilder {
             log_spans: false,
             max_tag_value_len: DEFAULT_MAX_TAG_VALUE_LEN,
             max_baggage_value_len: DEFAULT_MAX_BAGGAGE_VALUE_LEN,
+            extracted_baggage: BaggageLimits {
+                max_items: DEFAULT_MAX_EXTRACTED_BAGGAGE_ITEMS,
+                max_bytes: DEFAULT_MAX_EXTRACTED_BAGGAGE_BYTES,
+            },
+            baggage_allow_list: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             propagation: vec![Propagation::Jaeger],
         }
@@ -437,6 +451,29 @@ impl TracerBuilder {
         self
     }
 
+    /// Caps the baggage accepted by extract: at most `items` items and
+    /// `bytes` bytes of keys and values (default 64 and 8192). Text formats
+    /// keep the first items that fit and count the rest as dropped; the
+    /// binary format rejects input beyond the caps.
+    pub fn with_max_extracted_baggage(mut self, items: usize, bytes: usize) -> Self {
+        self.extracted_baggage = BaggageLimits {
+            max_items: items,
+            max_bytes: bytes,
+        };
+        self
+    }
+
+    /// Only these baggage keys may be set on spans; others are refused and
+    /// counted (`MetricsSnapshot::baggage_rejected`).
+    pub fn with_baggage_allow_list<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<String>,
+    {
+        self.baggage_allow_list = Some(keys.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Deadline of [`Tracer::flush`], [`Tracer::close`] and of the guard's
     /// drop (default 5 s).
     pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
@@ -545,6 +582,8 @@ impl TracerBuilder {
             reporter,
             limits: Limits {
                 max_baggage_value_len: self.max_baggage_value_len,
+                extracted_baggage: self.extracted_baggage,
+                baggage_allow_list: self.baggage_allow_list,
             },
             close_timeout: self.close_timeout,
         });

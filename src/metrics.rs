@@ -17,6 +17,8 @@ pub(crate) struct Metrics {
     pub(crate) bytes_sent: AtomicU64,
     pub(crate) send_errors: AtomicU64,
     pub(crate) baggage_truncations: AtomicU64,
+    pub(crate) baggage_rejected: AtomicU64,
+    pub(crate) baggage_items_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -48,6 +50,8 @@ impl Metrics {
             bytes_sent: self.bytes_sent.load(Relaxed),
             send_errors: self.send_errors.load(Relaxed),
             baggage_truncations: self.baggage_truncations.load(Relaxed),
+            baggage_rejected: self.baggage_rejected.load(Relaxed),
+            baggage_items_dropped: self.baggage_items_dropped.load(Relaxed),
         }
     }
 }
@@ -86,6 +90,10 @@ pub struct MetricsSnapshot {
     pub send_errors: u64,
     /// Baggage values truncated to the length limit.
     pub baggage_truncations: u64,
+    /// Baggage items refused because their key is not on the allow-list.
+    pub baggage_rejected: u64,
+    /// Extracted baggage items dropped by the item and byte caps.
+    pub baggage_items_dropped: u64,
 }
 
 impl MetricsSnapshot {

@@ -318,8 +318,10 @@ impl Span {
     /// span started from it afterwards, here and in other processes.
     ///
     /// Values longer than the tracer's limit (default 2048 bytes) are
-    /// truncated; truncations are counted in the tracer's metrics. A recording
-    /// span also logs the item (`event=baggage`).
+    /// truncated; truncations are counted in the tracer's metrics. With an
+    /// allow-list ([`TracerBuilder::with_baggage_allow_list`](crate::TracerBuilder::with_baggage_allow_list))
+    /// other keys are refused and counted. A recording span also logs the
+    /// item (`event=baggage`).
     pub fn set_baggage_item(
         &mut self,
         key: impl Into<String>,
@@ -330,6 +332,12 @@ impl Span {
             State::Noop | State::Finished => return self,
         };
         let key = key.into();
+        if let Some(allowed) = &tracer.limits.baggage_allow_list {
+            if !allowed.iter().any(|k| *k == key) {
+                crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
+                return self;
+            }
+        }
         let mut value = value.into();
         let max = tracer.limits.max_baggage_value_len;
         if value.len() > max {
@@ -573,6 +581,9 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
 
     let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
     ctx.set_baggage(baggage);
+    if let Some(p) = parent {
+        ctx.set_trace_state(p.trace_state_arc());
+    }
     if !flags.is_sampled() {
         return Span {
             ctx,

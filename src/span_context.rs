@@ -157,6 +157,9 @@ pub struct SpanContext {
     flags: Flags,
     baggage: Baggage,
     debug_id: Option<Arc<str>>,
+    /// W3C `tracestate`, carried through unchanged to children and on
+    /// inject.
+    trace_state: Option<Arc<str>>,
     /// True when this context came from another process (extract or parse);
     /// a span started under it is a local root.
     remote: bool,
@@ -172,6 +175,7 @@ impl SpanContext {
             flags,
             baggage: Baggage::default(),
             debug_id: None,
+            trace_state: None,
             remote: false,
         }
     }
@@ -185,6 +189,7 @@ impl SpanContext {
             flags: Flags::from_bits(0),
             baggage: Baggage(None),
             debug_id: None,
+            trace_state: None,
             remote: false,
         }
     }
@@ -259,6 +264,19 @@ impl SpanContext {
         self
     }
 
+    /// The W3C `tracestate` received with this trace, if any.
+    pub fn trace_state(&self) -> Option<&str> {
+        self.trace_state.as_deref()
+    }
+
+    pub(crate) fn set_trace_state(&mut self, state: Option<Arc<str>>) {
+        self.trace_state = state;
+    }
+
+    pub(crate) fn trace_state_arc(&self) -> Option<Arc<str>> {
+        self.trace_state.clone()
+    }
+
     /// This context marked as received from another process.
     #[must_use]
     pub fn into_remote(mut self) -> Self {
@@ -299,6 +317,7 @@ impl fmt::Debug for SpanContext {
             .field("flags", &self.flags)
             .field("baggage", &self.baggage)
             .field("debug_id", &self.debug_id)
+            .field("trace_state", &self.trace_state)
             .field("remote", &self.remote)
             .finish()
     }

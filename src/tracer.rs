@@ -9,16 +9,19 @@ use std::time::Duration;
 use crate::config::TracerBuilder;
 use crate::error::Error;
 use crate::metrics::MetricsSnapshot;
-use crate::propagation::{Extractor, Injector, Propagation};
+use crate::propagation::{binary, BaggageLimits, Extractor, Injector, Propagation};
 use crate::reporter::Reporter;
 use crate::sampler::Sampler;
 use crate::span::{Span, SpanBuilder};
 use crate::span_context::SpanContext;
 
 /// Limits applied on the application side.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub(crate) max_baggage_value_len: usize,
+    pub(crate) extracted_baggage: BaggageLimits,
+    /// When set, only these baggage keys may be set.
+    pub(crate) baggage_allow_list: Option<Vec<String>>,
 }
 
 pub(crate) struct TracerInner {
@@ -29,6 +32,18 @@ pub(crate) struct TracerInner {
     pub(crate) reporter: Reporter,
     pub(crate) limits: Limits,
     pub(crate) close_timeout: Duration,
+}
+
+impl TracerInner {
+    fn cap_extracted(&self, ctx: &mut SpanContext) {
+        let dropped = self.limits.extracted_baggage.apply(ctx);
+        if dropped > 0 {
+            crate::metrics::Metrics::add(
+                &self.reporter.metrics().baggage_items_dropped,
+                dropped as u64,
+            );
+        }
+    }
 }
 
 impl fmt::Debug for TracerInner {
@@ -142,7 +157,10 @@ impl Tracer {
         let mut first_err = None;
         for p in &inner.propagation {
             match p.extract(carrier) {
-                Ok(Some(ctx)) => return Ok(Some(ctx)),
+                Ok(Some(mut ctx)) => {
+                    inner.cap_extracted(&mut ctx);
+                    return Ok(Some(ctx));
+                }
                 Ok(None) => {}
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -151,6 +169,40 @@ impl Tracer {
         }
         match first_err {
             Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `ctx` in the Jaeger binary format (big-endian ids, flags,
+    /// counted baggage). The no-op tracer writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the writer.
+    pub fn inject_binary(
+        &self,
+        ctx: &SpanContext,
+        writer: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
+        match &self.inner {
+            Some(_) if ctx.is_valid() => binary::inject(ctx, writer),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads a context in the Jaeger binary format; `Ok(None)` for empty
+    /// input (and always for the no-op tracer).
+    ///
+    /// # Errors
+    ///
+    /// A propagation error for malformed or truncated input, or baggage
+    /// beyond the configured caps (items and bytes).
+    pub fn extract_binary(
+        &self,
+        reader: &mut dyn std::io::Read,
+    ) -> Result<Option<SpanContext>, Error> {
+        match &self.inner {
+            Some(inner) => binary::extract(reader, inner.limits.extracted_baggage),
             None => Ok(None),
         }
     }

@@ -1,7 +1,7 @@
 //! The Jaeger text format: `uber-trace-id`, `uberctx-*`, `jaeger-baggage`,
 //! `jaeger-debug-id`.
 
-use super::{percent_decode, percent_encode, Extractor, Injector};
+use super::{percent_decode, percent_encode, strip_prefix_ignore_case, Extractor, Injector};
 use crate::error::Error;
 use crate::span_context::SpanContext;
 
@@ -20,17 +20,15 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
     }
     carrier.set(TRACE_HEADER, ctx.to_string());
     for (k, v) in ctx.baggage_items() {
+        if !super::is_token(k) {
+            log::debug!("jaeger: baggage key {k:?} is not a header token; not injected");
+            continue;
+        }
         let mut key = String::with_capacity(BAGGAGE_PREFIX.len() + k.len());
         key.push_str(BAGGAGE_PREFIX);
         key.push_str(k);
         carrier.set(&key, percent_encode(v));
     }
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
 }
 
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {

@@ -7,21 +7,36 @@
 //! directly). Implement [`Injector`] and [`Extractor`] for other carriers.
 //! The wire formats are chosen by [`Propagation`].
 
+pub mod b3;
+pub(crate) mod binary;
 mod carrier;
 pub mod jaeger;
+pub mod w3c;
 
 pub use carrier::{Extractor, Injector};
 
 use crate::error::Error;
 use crate::span_context::SpanContext;
 
-/// A propagation format.
+/// A text propagation format (HTTP headers, text maps).
+///
+/// Inject writes every format the tracer is configured with; extract takes
+/// the first format present, in configuration order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Propagation {
     /// Jaeger: `uber-trace-id`, `uberctx-{key}` baggage, and on extract also
-    /// `jaeger-baggage` and `jaeger-debug-id`.
+    /// `jaeger-baggage` and `jaeger-debug-id` (`jaeger`).
     Jaeger,
+    /// Zipkin B3 multi-header (`x-b3-*`, `baggage-{key}`); extract also
+    /// reads the single `b3` header (`b3`).
+    B3,
+    /// Zipkin B3 single header `b3` on inject (`b3single`); extracts as
+    /// [`Propagation::B3`].
+    B3Single,
+    /// W3C Trace Context (`traceparent`, `tracestate`) and W3C `baggage`
+    /// (`w3c`). W3C flags carry only the sampled bit.
+    W3c,
 }
 
 impl Propagation {
@@ -29,18 +44,26 @@ impl Propagation {
     pub fn name(self) -> &'static str {
         match self {
             Propagation::Jaeger => "jaeger",
+            Propagation::B3 => "b3",
+            Propagation::B3Single => "b3single",
+            Propagation::W3c => "w3c",
         }
     }
 
     pub(crate) fn inject(self, ctx: &SpanContext, carrier: &mut dyn Injector) {
         match self {
             Propagation::Jaeger => jaeger::inject(ctx, carrier),
+            Propagation::B3 => b3::inject_multi(ctx, carrier),
+            Propagation::B3Single => b3::inject_single(ctx, carrier),
+            Propagation::W3c => w3c::inject(ctx, carrier),
         }
     }
 
     pub(crate) fn extract(self, carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
         match self {
             Propagation::Jaeger => jaeger::extract(carrier),
+            Propagation::B3 | Propagation::B3Single => b3::extract(carrier),
+            Propagation::W3c => w3c::extract(carrier),
         }
     }
 }
@@ -51,11 +74,65 @@ impl std::str::FromStr for Propagation {
     fn from_str(s: &str) -> Result<Self, Error> {
         match s.trim().to_ascii_lowercase().as_str() {
             "jaeger" => Ok(Propagation::Jaeger),
+            "b3" | "b3multi" => Ok(Propagation::B3),
+            "b3single" => Ok(Propagation::B3Single),
+            "w3c" | "tracecontext" => Ok(Propagation::W3c),
             other => Err(Error::config(format!(
-                "unknown propagation format {other:?} (known: jaeger)"
+                "unknown propagation format {other:?} (known: jaeger, b3, b3single, w3c)"
             ))),
         }
     }
+}
+
+/// Caps on the baggage accepted from another process, so a hostile header
+/// cannot make this one allocate without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BaggageLimits {
+    pub(crate) max_items: usize,
+    pub(crate) max_bytes: usize,
+}
+
+impl BaggageLimits {
+    /// Drops the items beyond the caps (keys and values counted in bytes);
+    /// returns how many were dropped.
+    pub(crate) fn apply(self, ctx: &mut SpanContext) -> usize {
+        let items: Vec<(String, String)> = ctx
+            .baggage_items()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let mut kept = Vec::new();
+        let mut bytes = 0;
+        for (k, v) in items.iter() {
+            let size = k.len() + v.len();
+            if kept.len() < self.max_items && bytes + size <= self.max_bytes {
+                bytes += size;
+                kept.push((k.clone(), v.clone()));
+            }
+        }
+        let dropped = items.len() - kept.len();
+        if dropped > 0 {
+            let mut fresh = crate::span_context::Baggage::default();
+            for (k, v) in kept {
+                fresh.set(k, v);
+            }
+            ctx.set_baggage(fresh);
+        }
+        dropped
+    }
+}
+
+/// True for an HTTP header-name token (RFC 9110 `tchar`s), the only keys
+/// that can be injected as `{prefix}{key}` headers without risk.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+pub(crate) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 fn is_unreserved(b: u8) -> bool {

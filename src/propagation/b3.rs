@@ -1,0 +1,277 @@
+//! Zipkin B3: the multi-header form (`x-b3-*`) and the single `b3` header.
+//! Baggage travels as `baggage-{key}` headers, as the Jaeger clients' B3
+//! codecs do.
+
+use super::{percent_decode, percent_encode, Extractor, Injector};
+use crate::error::Error;
+use crate::id::{SpanId, TraceId};
+use crate::span_context::{Flags, SpanContext};
+
+/// Trace id header (16 or 32 hex digits).
+pub const TRACE_ID: &str = "x-b3-traceid";
+/// Span id header.
+pub const SPAN_ID: &str = "x-b3-spanid";
+/// Parent span id header (absent for a root).
+pub const PARENT_SPAN_ID: &str = "x-b3-parentspanid";
+/// Sampling decision header: `1`/`0` (also `true`/`false` on extract).
+pub const SAMPLED: &str = "x-b3-sampled";
+/// Debug header: `1` means debug (and sampled).
+pub const FLAGS: &str = "x-b3-flags";
+/// The single-header form: `{trace}-{span}-{sampled}-{parent}`.
+pub const SINGLE: &str = "b3";
+/// Prefix of one baggage item header each.
+pub const BAGGAGE_PREFIX: &str = "baggage-";
+
+fn inject_baggage(ctx: &SpanContext, carrier: &mut dyn Injector) {
+    for (k, v) in ctx.baggage_items().filter(|(k, _)| super::is_token(k)) {
+        carrier.set(&format!("{BAGGAGE_PREFIX}{k}"), percent_encode(v));
+    }
+}
+
+pub(super) fn inject_multi(ctx: &SpanContext, carrier: &mut dyn Injector) {
+    if !ctx.is_valid() {
+        return;
+    }
+    carrier.set(TRACE_ID, ctx.trace_id().to_string());
+    carrier.set(SPAN_ID, ctx.span_id().to_string());
+    if ctx.parent_id().is_valid() {
+        carrier.set(PARENT_SPAN_ID, ctx.parent_id().to_string());
+    }
+    // Debug implies sampled; B3 says not to send both.
+    if ctx.is_debug() {
+        carrier.set(FLAGS, "1".into());
+    } else {
+        carrier.set(SAMPLED, if ctx.is_sampled() { "1" } else { "0" }.into());
+    }
+    inject_baggage(ctx, carrier);
+}
+
+pub(super) fn inject_single(ctx: &SpanContext, carrier: &mut dyn Injector) {
+    if !ctx.is_valid() {
+        return;
+    }
+    let sampled = if ctx.is_debug() {
+        "d"
+    } else if ctx.is_sampled() {
+        "1"
+    } else {
+        "0"
+    };
+    let mut value = format!("{}-{}-{sampled}", ctx.trace_id(), ctx.span_id());
+    if ctx.parent_id().is_valid() {
+        value.push('-');
+        value.push_str(&ctx.parent_id().to_string());
+    }
+    carrier.set(SINGLE, value);
+    inject_baggage(ctx, carrier);
+}
+
+fn parse_span_id(s: &str, header: &str) -> Result<SpanId, Error> {
+    if s.len() != 16 {
+        return Err(Error::propagation(format!(
+            "{header} {s:?} must have 16 hex digits"
+        )));
+    }
+    s.parse::<SpanId>()
+        .map_err(|e| Error::propagation(format!("{header}: {e}")))
+}
+
+fn parse_trace_id(s: &str, header: &str) -> Result<TraceId, Error> {
+    if s.len() != 16 && s.len() != 32 {
+        return Err(Error::propagation(format!(
+            "{header} {s:?} must have 16 or 32 hex digits"
+        )));
+    }
+    s.parse::<TraceId>()
+        .map_err(|e| Error::propagation(format!("{header}: {e}")))
+}
+
+fn sampled_flags(value: &str, header: &str) -> Result<Flags, Error> {
+    match value {
+        "1" | "true" => Ok(Flags::SAMPLED),
+        "0" | "false" => Ok(Flags::default()),
+        "d" => Ok(Flags::SAMPLED.with(Flags::DEBUG)),
+        other => Err(Error::propagation(format!(
+            "{header} {other:?} is not 1, 0, true or false"
+        ))),
+    }
+}
+
+pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
+    let (mut trace, mut span, mut parent, mut sampled, mut flags, mut single) =
+        (None, None, None, None, None, None);
+    let mut baggage = Vec::new();
+    carrier.for_each(&mut |k, v| {
+        let v = v.trim();
+        if k.eq_ignore_ascii_case(TRACE_ID) {
+            trace = Some(v.to_owned());
+        } else if k.eq_ignore_ascii_case(SPAN_ID) {
+            span = Some(v.to_owned());
+        } else if k.eq_ignore_ascii_case(PARENT_SPAN_ID) {
+            parent = Some(v.to_owned());
+        } else if k.eq_ignore_ascii_case(SAMPLED) {
+            sampled = Some(v.to_owned());
+        } else if k.eq_ignore_ascii_case(FLAGS) {
+            flags = Some(v.to_owned());
+        } else if k.eq_ignore_ascii_case(SINGLE) {
+            single = Some(v.to_owned());
+        } else if let Some(key) = super::strip_prefix_ignore_case(k, BAGGAGE_PREFIX) {
+            if !key.is_empty() {
+                baggage.push((key.to_ascii_lowercase(), percent_decode(v)));
+            }
+        }
+    });
+    let mut ctx = if let Some(t) = trace {
+        let trace_id = parse_trace_id(&t, TRACE_ID)?;
+        let span_id = parse_span_id(span.as_deref().unwrap_or(""), SPAN_ID)?;
+        if !span_id.is_valid() {
+            return Err(Error::propagation(format!("{SPAN_ID} is zero")));
+        }
+        let parent_id = match &parent {
+            Some(p) => parse_span_id(p, PARENT_SPAN_ID)?,
+            None => SpanId::new(0),
+        };
+        let mut f = match &sampled {
+            Some(s) => sampled_flags(s, SAMPLED)?,
+            None => Flags::default(),
+        };
+        if flags.as_deref() == Some("1") {
+            f = f.with(Flags::SAMPLED).with(Flags::DEBUG);
+        }
+        SpanContext::new(trace_id, span_id, parent_id, f).into_remote()
+    } else if let Some(s) = single {
+        match parse_single(&s)? {
+            Some(ctx) => ctx,
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    for (k, v) in baggage {
+        ctx.baggage_mut().set(k, v);
+    }
+    Ok(Some(ctx))
+}
+
+/// `{trace}-{span}[-{sampled}[-{parent}]]`, or a lone sampling decision
+/// (which carries no context).
+fn parse_single(s: &str) -> Result<Option<SpanContext>, Error> {
+    let parts: Vec<&str> = s.split('-').collect();
+    if parts.len() == 1 {
+        sampled_flags(parts[0], SINGLE)?;
+        return Ok(None);
+    }
+    if parts.len() > 4 {
+        return Err(Error::propagation(format!(
+            "{SINGLE} header {s:?} has more than four parts"
+        )));
+    }
+    let trace_id = parse_trace_id(parts[0], SINGLE)?;
+    let span_id = parse_span_id(parts[1], SINGLE)?;
+    if !span_id.is_valid() {
+        return Err(Error::propagation(format!(
+            "{SINGLE} header has a zero span id"
+        )));
+    }
+    let flags = match parts.get(2) {
+        Some(p) => sampled_flags(p, SINGLE)?,
+        None => Flags::default(),
+    };
+    let parent_id = match parts.get(3) {
+        Some(p) => parse_span_id(p, SINGLE)?,
+        None => SpanId::new(0),
+    };
+    Ok(Some(
+        SpanContext::new(trace_id, span_id, parent_id, flags).into_remote(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn multi_round_trip_and_debug() {
+        let ctx = SpanContext::new(
+            TraceId::new(1, 2),
+            SpanId::new(3),
+            SpanId::new(4),
+            Flags::SAMPLED.with(Flags::DEBUG),
+        )
+        .with_baggage_item("k", "a b");
+        let mut c = HashMap::new();
+        inject_multi(&ctx, &mut c);
+        assert_eq!(c.get(FLAGS).map(String::as_str), Some("1"));
+        assert!(!c.contains_key(SAMPLED));
+        assert_eq!(c["baggage-k"], "a%20b");
+        let back = extract(&c).unwrap().unwrap();
+        assert_eq!(
+            (
+                back.trace_id(),
+                back.span_id(),
+                back.parent_id(),
+                back.flags()
+            ),
+            (ctx.trace_id(), ctx.span_id(), ctx.parent_id(), ctx.flags())
+        );
+        assert_eq!(back.baggage_item("k"), Some("a b"));
+    }
+
+    #[test]
+    fn single_header_forms() {
+        let c = map(&[(
+            "b3",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90",
+        )]);
+        let ctx = extract(&c).unwrap().unwrap();
+        assert_eq!(
+            ctx.trace_id().to_string(),
+            "80f198ee56343ba864fe8b2a57d3eff7"
+        );
+        assert_eq!(ctx.parent_id().to_string(), "05e3ac9a4f6e3b90");
+        assert!(ctx.is_sampled());
+        let ctx = extract(&map(&[("b3", "64fe8b2a57d3eff7-e457b5a2e4d86bd1-d")]))
+            .unwrap()
+            .unwrap();
+        assert!(ctx.is_debug());
+        assert!(extract(&map(&[("b3", "0")])).unwrap().is_none());
+        let mut out = HashMap::new();
+        inject_single(&ctx, &mut out);
+        assert_eq!(out["b3"], "64fe8b2a57d3eff7-e457b5a2e4d86bd1-d");
+    }
+
+    #[test]
+    fn accepts_true_false_and_rejects_malformed() {
+        let ok = map(&[
+            ("X-B3-TraceId", "0000000000000001"),
+            ("X-B3-SpanId", "0000000000000002"),
+            ("X-B3-Sampled", "true"),
+        ]);
+        assert!(extract(&ok).unwrap().unwrap().is_sampled());
+        for bad in [
+            &[("x-b3-traceid", "1"), ("x-b3-spanid", "0000000000000002")][..],
+            &[("x-b3-traceid", "0000000000000001")],
+            &[
+                ("x-b3-traceid", "0000000000000001"),
+                ("x-b3-spanid", "0000000000000000"),
+            ],
+            &[
+                ("x-b3-traceid", "0000000000000001"),
+                ("x-b3-spanid", "0000000000000002"),
+                ("x-b3-sampled", "yes"),
+            ],
+            &[("b3", "a-b-c-d-e")],
+            &[("b3", "x")],
+        ] {
+            assert!(extract(&map(bad)).unwrap_err().is_propagation(), "{bad:?}");
+        }
+    }
+}

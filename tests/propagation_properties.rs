@@ -1,0 +1,259 @@
+//! Property tests of every propagation format: extract never panics on
+//! arbitrary headers or bytes, and inject → extract round-trips every valid
+//! context with its baggage.
+//!
+//! CI runs proptest's default number of cases; the long run is
+//! `PROPTEST_CASES=1000000 cargo test --release --test propagation_properties`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use jaeger_tracer::{Flags, Propagation, SpanContext, SpanId, TraceId, Tracer};
+use proptest::prelude::*;
+
+const FORMATS: [Propagation; 4] = [
+    Propagation::Jaeger,
+    Propagation::B3,
+    Propagation::B3Single,
+    Propagation::W3c,
+];
+
+/// One tracer per format for the whole run (building one per case would
+/// dominate a million-case run). Spans are never sent.
+fn tracer(format: Propagation) -> (Tracer, ()) {
+    static TRACERS: OnceLock<Vec<(Propagation, Tracer)>> = OnceLock::new();
+    let all = TRACERS.get_or_init(|| {
+        FORMATS
+            .iter()
+            .map(|&f| {
+                let (t, guard) = Tracer::builder("props")
+                    .with_agent_host("127.0.0.1")
+                    .with_propagation([f])
+                    .with_max_extracted_baggage(1000, 1 << 20)
+                    .init()
+                    .unwrap();
+                std::mem::forget(guard);
+                (f, t)
+            })
+            .collect()
+    });
+    (
+        all.iter().find(|(f, _)| *f == format).unwrap().1.clone(),
+        (),
+    )
+}
+
+/// Header names the formats look at, in assorted case, plus noise.
+fn header_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("uber-trace-id".to_string()),
+        Just("Uber-Trace-Id".to_string()),
+        Just("jaeger-debug-id".to_string()),
+        Just("jaeger-baggage".to_string()),
+        Just("x-b3-traceid".to_string()),
+        Just("X-B3-SpanId".to_string()),
+        Just("x-b3-parentspanid".to_string()),
+        Just("x-b3-sampled".to_string()),
+        Just("x-b3-flags".to_string()),
+        Just("b3".to_string()),
+        Just("traceparent".to_string()),
+        Just("tracestate".to_string()),
+        Just("baggage".to_string()),
+        "uberctx-[a-z%]{0,8}",
+        "baggage-[a-zA-Z]{0,8}",
+        ".{0,12}",
+    ]
+}
+
+/// Values near the valid forms (so parsers get deep) and arbitrary text.
+fn header_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9a-f]{1,33}(:[0-9a-f]{0,17}){0,5}",
+        "[0-9a-fA-F%3A:]{0,60}",
+        "[0-9a-f]{16,32}-[0-9a-f]{16}(-[01d](-[0-9a-f]{16})?)?",
+        "[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.{0,8})?",
+        "([a-z]{0,4}=[^,]{0,6},?){0,5}",
+        "(%[0-9A-Fa-f]{0,2}|\\+|.){0,20}",
+        ".{0,80}",
+    ]
+}
+
+fn flags(format: Propagation) -> impl Strategy<Value = Flags> {
+    // What each format can carry.
+    let bits: Vec<u8> = match format {
+        Propagation::W3c => vec![0, 1],
+        Propagation::B3 | Propagation::B3Single => vec![0, 1, 3],
+        _ => vec![0, 1, 2, 3, 8, 9, 11, 0x7f, 0xff],
+    };
+    proptest::sample::select(bits).prop_map(Flags::from_bits)
+}
+
+fn context(format: Propagation) -> impl Strategy<Value = SpanContext> {
+    (
+        any::<u64>(),
+        1..=u64::MAX,
+        1..=u64::MAX,
+        any::<u64>(),
+        flags(format),
+        proptest::collection::vec(("[a-z][a-z0-9_-]{0,10}", ".{0,20}"), 0..4),
+    )
+        .prop_map(move |(high, low, span, parent, flags, baggage)| {
+            // W3C carries no parent id.
+            let parent = if format == Propagation::W3c {
+                0
+            } else {
+                parent
+            };
+            let mut ctx = SpanContext::new(
+                TraceId::new(high, low),
+                SpanId::new(span),
+                SpanId::new(parent),
+                flags,
+            );
+            for (k, v) in baggage {
+                ctx = ctx.with_baggage_item(k, v);
+            }
+            ctx
+        })
+}
+
+proptest! {
+    #[test]
+    fn extract_never_panics_on_arbitrary_headers(
+        headers in proptest::collection::vec((header_name(), header_value()), 0..8)
+    ) {
+        let map: HashMap<String, String> = headers.into_iter().collect();
+        for format in FORMATS {
+            let (t, _g) = tracer(format);
+            let _ = t.extract(&map);
+        }
+    }
+
+    #[test]
+    fn extract_binary_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let (t, _g) = tracer(Propagation::Jaeger);
+        let _ = t.extract_binary(&mut bytes.as_slice());
+    }
+
+    #[test]
+    fn text_formats_round_trip(
+        ctxs in (context(Propagation::Jaeger), context(Propagation::B3), context(Propagation::B3Single), context(Propagation::W3c))
+    ) {
+        for (format, ctx) in [(Propagation::Jaeger, ctxs.0), (Propagation::B3, ctxs.1), (Propagation::B3Single, ctxs.2), (Propagation::W3c, ctxs.3)] {
+            let (t, _g) = tracer(format);
+            let mut carrier: HashMap<String, String> = HashMap::new();
+            t.inject(&ctx, &mut carrier);
+            let back = t.extract(&carrier).unwrap().unwrap();
+            prop_assert_eq!(back.trace_id(), ctx.trace_id(), "{:?}", format);
+            prop_assert_eq!(back.span_id(), ctx.span_id());
+            prop_assert_eq!(back.parent_id(), ctx.parent_id());
+            prop_assert_eq!(back.flags(), ctx.flags(), "{:?} {:?}", format, carrier);
+            // Carriers are unordered maps: compare baggage as sets.
+            let mut want: Vec<_> = ctx.baggage_items().collect();
+            let mut got: Vec<_> = back.baggage_items().collect();
+            want.sort_unstable();
+            got.sort_unstable();
+            prop_assert_eq!(got, want, "{:?}", carrier);
+            // Nothing injected can split or smuggle a header.
+            for (k, v) in &carrier {
+                prop_assert!(k.bytes().all(|b| b.is_ascii_graphic()), "{:?}", k);
+                prop_assert!(v.bytes().all(|b| (0x20..0x7f).contains(&b)), "{:?}", v);
+            }
+        }
+    }
+
+    #[test]
+    fn binary_round_trips(ctx in context(Propagation::Jaeger)) {
+        let (t, _g) = tracer(Propagation::Jaeger);
+        let mut buf = Vec::new();
+        t.inject_binary(&ctx, &mut buf).unwrap();
+        let back = t.extract_binary(&mut buf.as_slice()).unwrap().unwrap();
+        prop_assert_eq!(back, ctx.into_remote());
+    }
+}
+
+#[test]
+fn extracted_baggage_is_capped() {
+    let (t, _g) = Tracer::builder("caps")
+        .with_agent_host("127.0.0.1")
+        .with_max_extracted_baggage(3, 100)
+        .init()
+        .unwrap();
+    let mut carrier: HashMap<String, String> = (0..50)
+        .map(|i| (format!("uberctx-k{i:02}"), "v".repeat(10)))
+        .collect();
+    carrier.insert("uber-trace-id".into(), "1:2:0:1".into());
+    let ctx = t.extract(&carrier).unwrap().unwrap();
+    assert_eq!(ctx.baggage_items().count(), 3);
+    assert_eq!(t.metrics().baggage_items_dropped, 47);
+    let mut huge: HashMap<String, String> = HashMap::new();
+    huge.insert("uber-trace-id".into(), "1:2:0:1".into());
+    huge.insert("uberctx-big".into(), "x".repeat(1000));
+    assert_eq!(
+        t.extract(&huge).unwrap().unwrap().baggage_items().count(),
+        0
+    );
+}
+
+#[test]
+fn every_selected_format_is_injected_and_the_first_present_extracted() {
+    let (t, _g) = Tracer::builder("multi")
+        .with_agent_host("127.0.0.1")
+        .with_propagation([Propagation::W3c, Propagation::B3, Propagation::Jaeger])
+        .init()
+        .unwrap();
+    let ctx = SpanContext::new(
+        TraceId::new(0, 5),
+        SpanId::new(6),
+        SpanId::new(0),
+        Flags::SAMPLED,
+    )
+    .with_baggage_item("k", "v");
+    let mut c: HashMap<String, String> = HashMap::new();
+    t.inject(&ctx, &mut c);
+    for h in [
+        "traceparent",
+        "x-b3-traceid",
+        "uber-trace-id",
+        "baggage",
+        "baggage-k",
+        "uberctx-k",
+    ] {
+        assert!(c.contains_key(h), "{h} missing from {c:?}");
+    }
+    // Only a B3 header present: found by the second format.
+    let only_b3: HashMap<String, String> = [(
+        "b3".to_string(),
+        "0000000000000005-0000000000000006-1".to_string(),
+    )]
+    .into();
+    assert_eq!(
+        t.extract(&only_b3).unwrap().unwrap().span_id(),
+        SpanId::new(6)
+    );
+    // A malformed first format does not hide a valid later one.
+    let mixed: HashMap<String, String> = [
+        ("traceparent".to_string(), "garbage".to_string()),
+        ("uber-trace-id".to_string(), "5:6:0:1".to_string()),
+    ]
+    .into();
+    assert_eq!(
+        t.extract(&mixed).unwrap().unwrap().span_id(),
+        SpanId::new(6)
+    );
+}
+
+#[test]
+fn baggage_allow_list_refuses_other_keys() {
+    let (t, _g) = Tracer::builder("allow")
+        .with_agent_host("127.0.0.1")
+        .with_baggage_allow_list(["tenant"])
+        .init()
+        .unwrap();
+    let mut s = t.start("op");
+    s.set_baggage_item("tenant", "acme")
+        .set_baggage_item("secret", "x");
+    assert_eq!(s.baggage_item("tenant"), Some("acme"));
+    assert_eq!(s.baggage_item("secret"), None);
+    assert_eq!(t.metrics().baggage_rejected, 1);
+}
