@@ -333,7 +333,7 @@ impl Span {
         };
         let key = key.into();
         if let Some(allowed) = &tracer.limits.baggage_allow_list {
-            if !allowed.iter().any(|k| *k == key) {
+            if !allowed.contains(&key) {
                 crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
                 return self;
             }
