@@ -17,3 +17,22 @@ if ! python3 -c "import jaeger_client.thrift_gen.agent, thrift" 2>/dev/null; the
   python3 -m pip install -q jaeger-client thrift
 fi
 echo "install-test-deps: thrift $(thrift --version | awk '{print $3}'), python jaeger-client ready" >&2
+
+# The reference clients used by tests/interop_reference_clients.rs.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+interop="$root/tests/interop"
+if [ ! -d "$interop/node/node_modules/jaeger-client" ]; then
+  echo "install-test-deps: npm jaeger-client" >&2
+  (cd "$interop/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+if [ ! -f "$interop/java/target/classes/Peer.class" ] || [ "$interop/java/Peer.java" -nt "$interop/java/target/classes/Peer.class" ]; then
+  echo "install-test-deps: Maven io.jaegertracing:jaeger-client" >&2
+  (cd "$interop/java" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=target/lib >/dev/null \
+    && mkdir -p target/classes && javac -d target/classes -cp "target/lib/*" Peer.java)
+fi
+mkdir -p "$root/target/interop"
+if [ ! -x "$root/target/interop/go-peer" ] || [ "$interop/go/main.go" -nt "$root/target/interop/go-peer" ]; then
+  echo "install-test-deps: Go github.com/uber/jaeger-client-go" >&2
+  (cd "$interop/go" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -o "$root/target/interop/go-peer" .)
+fi
+echo "install-test-deps: interop peers ready (python, node, java, go)" >&2

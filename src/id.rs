@@ -70,7 +70,9 @@ impl FromStr for TraceId {
     /// Parses 1 to 32 hex digits (leading zeros may be omitted). A zero id is
     /// an error.
     fn from_str(s: &str) -> Result<Self, Error> {
-        if s.is_empty() || s.len() > 32 {
+        // Checked before slicing: a non-ASCII input must not be cut inside
+        // a character (found by the property tests).
+        if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::propagation(format!(
                 "trace id {s:?} must have 1 to 32 hex digits"
             )));
@@ -204,6 +206,9 @@ mod tests {
         assert!("g1".parse::<TraceId>().is_err());
         assert!("+1".parse::<TraceId>().is_err());
         assert!("1".repeat(33).parse::<TraceId>().is_err());
+        // 17 bytes with a multi-byte character across the split point.
+        assert!("0000000000000000é".parse::<TraceId>().is_err());
+        assert!("ab€cdef0123456789".parse::<TraceId>().is_err());
     }
 
     #[test]

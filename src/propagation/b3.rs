@@ -1,8 +1,14 @@
 //! Zipkin B3: the multi-header form (`x-b3-*`) and the single `b3` header.
 //! Baggage travels as `baggage-{key}` headers, as the Jaeger clients' B3
 //! codecs do.
+//!
+//! B3 baggage has no agreed encoding: the Go and Java clients send values
+//! raw, the Node client percent-encodes them. A value of plain printable
+//! ASCII without `%` is sent raw (every client reads it back); any other
+//! value is percent-encoded, so no value can break a header. On extract,
+//! valid `%XX` escapes are decoded and `+` is kept as is.
 
-use super::{percent_decode, percent_encode, Extractor, Injector};
+use super::{percent_encode, Extractor, Injector};
 use crate::error::Error;
 use crate::id::{SpanId, TraceId};
 use crate::span_context::{Flags, SpanContext};
@@ -24,8 +30,45 @@ pub const BAGGAGE_PREFIX: &str = "baggage-";
 
 fn inject_baggage(ctx: &SpanContext, carrier: &mut dyn Injector) {
     for (k, v) in ctx.baggage_items().filter(|(k, _)| super::is_token(k)) {
-        carrier.set(&format!("{BAGGAGE_PREFIX}{k}"), percent_encode(v));
+        let plain = v.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%');
+        let value = if plain {
+            v.to_owned()
+        } else {
+            percent_encode(v)
+        };
+        carrier.set(&format!("{BAGGAGE_PREFIX}{k}"), value);
     }
+}
+
+/// Decodes `%XX` escapes when every `%` starts a valid one and the result
+/// is UTF-8; otherwise the value is taken as sent.
+fn decode_escapes(v: &str) -> String {
+    if !v.contains('%') {
+        return v.to_owned();
+    }
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let byte = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match byte {
+                Some(x) => {
+                    out.push(x);
+                    i += 3;
+                }
+                None => return v.to_owned(),
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| v.to_owned())
 }
 
 pub(super) fn inject_multi(ctx: &SpanContext, carrier: &mut dyn Injector) {
@@ -37,12 +80,13 @@ pub(super) fn inject_multi(ctx: &SpanContext, carrier: &mut dyn Injector) {
     if ctx.parent_id().is_valid() {
         carrier.set(PARENT_SPAN_ID, ctx.parent_id().to_string());
     }
-    // Debug implies sampled; B3 says not to send both.
+    // Debug implies sampled, and B3 suggests sending only the flag; but the
+    // Java and Python clients read a lone X-B3-Flags as debug-but-unsampled,
+    // so both are sent (as the Java client does).
     if ctx.is_debug() {
         carrier.set(FLAGS, "1".into());
-    } else {
-        carrier.set(SAMPLED, if ctx.is_sampled() { "1" } else { "0" }.into());
     }
+    carrier.set(SAMPLED, if ctx.is_sampled() { "1" } else { "0" }.into());
     inject_baggage(ctx, carrier);
 }
 
@@ -66,22 +110,15 @@ pub(super) fn inject_single(ctx: &SpanContext, carrier: &mut dyn Injector) {
     inject_baggage(ctx, carrier);
 }
 
+// Ids are 16 (trace: or 32) hex digits by the B3 spec; shorter ones are
+// accepted, as some clients drop leading zeros (Node writes a root's parent
+// as `0`).
 fn parse_span_id(s: &str, header: &str) -> Result<SpanId, Error> {
-    if s.len() != 16 {
-        return Err(Error::propagation(format!(
-            "{header} {s:?} must have 16 hex digits"
-        )));
-    }
     s.parse::<SpanId>()
         .map_err(|e| Error::propagation(format!("{header}: {e}")))
 }
 
 fn parse_trace_id(s: &str, header: &str) -> Result<TraceId, Error> {
-    if s.len() != 16 && s.len() != 32 {
-        return Err(Error::propagation(format!(
-            "{header} {s:?} must have 16 or 32 hex digits"
-        )));
-    }
     s.parse::<TraceId>()
         .map_err(|e| Error::propagation(format!("{header}: {e}")))
 }
@@ -117,7 +154,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             single = Some(v.to_owned());
         } else if let Some(key) = super::strip_prefix_ignore_case(k, BAGGAGE_PREFIX) {
             if !key.is_empty() {
-                baggage.push((key.to_ascii_lowercase(), percent_decode(v)));
+                baggage.push((key.to_ascii_lowercase(), decode_escapes(v)));
             }
         }
     });
@@ -210,8 +247,8 @@ mod tests {
         let mut c = HashMap::new();
         inject_multi(&ctx, &mut c);
         assert_eq!(c.get(FLAGS).map(String::as_str), Some("1"));
-        assert!(!c.contains_key(SAMPLED));
-        assert_eq!(c["baggage-k"], "a%20b");
+        assert_eq!(c.get(SAMPLED).map(String::as_str), Some("1"));
+        assert_eq!(c["baggage-k"], "a b", "plain ASCII travels raw");
         let back = extract(&c).unwrap().unwrap();
         assert_eq!(
             (
@@ -249,6 +286,40 @@ mod tests {
     }
 
     #[test]
+    fn baggage_encoding_is_raw_for_plain_ascii_only() {
+        let ctx = SpanContext::new(
+            TraceId::new(0, 1),
+            SpanId::new(2),
+            SpanId::new(0),
+            Flags::SAMPLED,
+        )
+        .with_baggage_item("a", "x,y=z w")
+        .with_baggage_item("b", "100%")
+        .with_baggage_item("c", "naïve")
+        .with_baggage_item("d", "line\r\nbreak");
+        let mut c = HashMap::new();
+        inject_multi(&ctx, &mut c);
+        assert_eq!(c["baggage-a"], "x,y=z w");
+        assert_eq!(c["baggage-b"], "100%25");
+        assert_eq!(c["baggage-c"], "na%C3%AFve");
+        assert_eq!(c["baggage-d"], "line%0D%0Abreak");
+        let back = extract(&c).unwrap().unwrap();
+        for (k, v) in ctx.baggage_items() {
+            assert_eq!(back.baggage_item(k), Some(v));
+        }
+        // As the Go and Java clients send them: raw, `+` and a lone `%` kept.
+        let raw = map(&[
+            ("x-b3-traceid", "1"),
+            ("x-b3-spanid", "2"),
+            ("baggage-k", "1+1=2 at 100%"),
+        ]);
+        assert_eq!(
+            extract(&raw).unwrap().unwrap().baggage_item("k"),
+            Some("1+1=2 at 100%")
+        );
+    }
+
+    #[test]
     fn accepts_true_false_and_rejects_malformed() {
         let ok = map(&[
             ("X-B3-TraceId", "0000000000000001"),
@@ -257,7 +328,10 @@ mod tests {
         ]);
         assert!(extract(&ok).unwrap().unwrap().is_sampled());
         for bad in [
-            &[("x-b3-traceid", "1"), ("x-b3-spanid", "0000000000000002")][..],
+            &[
+                ("x-b3-traceid", "1".repeat(33).as_str()),
+                ("x-b3-spanid", "0000000000000002"),
+            ][..],
             &[("x-b3-traceid", "0000000000000001")],
             &[
                 ("x-b3-traceid", "0000000000000001"),

@@ -1,0 +1,91 @@
+// Interop peer: Maven io.jaegertracing:jaeger-client's own codecs
+// (TextMapCodec with url encoding, B3TextMapCodec, TraceContextCodec).
+// Same JSON protocol as python_peer.py.
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import io.jaegertracing.internal.JaegerSpanContext;
+import io.jaegertracing.internal.propagation.B3TextMapCodec;
+import io.jaegertracing.internal.propagation.TextMapCodec;
+import io.jaegertracing.internal.propagation.TraceContextCodec;
+import io.jaegertracing.spi.Codec;
+import io.opentracing.propagation.TextMap;
+import io.opentracing.propagation.TextMapAdapter;
+import java.io.InputStreamReader;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+public class Peer {
+    static Codec<TextMap> codec(String format) {
+        switch (format) {
+            case "jaeger": return new TextMapCodec.Builder().withUrlEncoding(true).build();
+            case "b3": return new B3TextMapCodec.Builder().build();
+            case "w3c": return new TraceContextCodec.Builder().build();
+            default: throw new IllegalArgumentException("unknown format " + format);
+        }
+    }
+
+    static long hex(String s) {
+        return new BigInteger(s, 16).longValue();
+    }
+
+    static JsonObject run(JsonObject c) {
+        Codec<TextMap> codec = codec(c.get("format").getAsString());
+        JsonObject out = new JsonObject();
+        if (c.get("op").getAsString().equals("inject")) {
+            String trace = c.get("trace_id").getAsString();
+            BigInteger t = new BigInteger(trace, 16);
+            JaegerSpanContext ctx = new JaegerSpanContext(
+                t.shiftRight(64).longValue(), t.longValue(),
+                hex(c.get("span_id").getAsString()), hex(c.get("parent_id").getAsString()),
+                (byte) c.get("flags").getAsInt());
+            Map<String, String> baggage = new HashMap<>();
+            for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("baggage").entrySet()) {
+                baggage.put(e.getKey(), e.getValue().getAsString());
+            }
+            ctx = ctx.withBaggage(baggage);
+            Map<String, String> carrier = new HashMap<>();
+            codec.inject(ctx, new TextMapAdapter(carrier));
+            out.add("headers", new Gson().toJsonTree(carrier));
+            return out;
+        }
+        Map<String, String> carrier = new HashMap<>();
+        for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("headers").entrySet()) {
+            carrier.put(e.getKey(), e.getValue().getAsString());
+        }
+        JaegerSpanContext ctx = codec.extract(new TextMapAdapter(carrier));
+        if (ctx == null) {
+            out.addProperty("error", "no context");
+            return out;
+        }
+        out.addProperty("trace_id", ctx.getTraceId());
+        out.addProperty("span_id", Long.toHexString(ctx.getSpanId()));
+        out.addProperty("parent_id", Long.toHexString(ctx.getParentId()));
+        out.addProperty("flags", ctx.getFlags() & 0xff);
+        JsonObject baggage = new JsonObject();
+        for (Map.Entry<String, String> e : ctx.baggageItems()) {
+            baggage.addProperty(e.getKey(), e.getValue());
+        }
+        out.add("baggage", baggage);
+        return out;
+    }
+
+    public static void main(String[] args) throws Exception {
+        JsonObject input = new Gson().fromJson(new InputStreamReader(System.in, StandardCharsets.UTF_8), JsonObject.class);
+        JsonArray results = new JsonArray();
+        for (JsonElement c : input.getAsJsonArray("cases")) {
+            try {
+                results.add(run(c.getAsJsonObject()));
+            } catch (Exception e) {
+                JsonObject err = new JsonObject();
+                err.addProperty("error", e.toString());
+                results.add(err);
+            }
+        }
+        System.out.print(new Gson().toJson(results));
+    }
+}

@@ -1,0 +1,56 @@
+"""Interop peer: PyPI jaeger-client's own codecs (TextCodec with url
+encoding, as for HTTP headers; B3Codec).
+
+Reads {"cases": [...]} on stdin and prints one JSON result per case:
+  {"op": "inject", "format": F, "trace_id": hex, "span_id": hex,
+   "parent_id": hex, "flags": int, "baggage": {...}} -> {"headers": {...}}
+  {"op": "extract", "format": F, "headers": {...}}    -> context or {"error"}
+"""
+
+import json
+import sys
+
+from jaeger_client.codecs import B3Codec, TextCodec
+from jaeger_client.span_context import SpanContext
+
+CODECS = {"jaeger": TextCodec(url_encoding=True), "b3": B3Codec(generate_128bit_trace_id=False)}
+
+
+def run(case):
+    codec = CODECS[case["format"]]
+    if case["op"] == "inject":
+        ctx = SpanContext(
+            trace_id=int(case["trace_id"], 16),
+            span_id=int(case["span_id"], 16),
+            parent_id=int(case["parent_id"], 16),
+            flags=case["flags"],
+            baggage=case["baggage"],
+        )
+        carrier = {}
+        codec.inject(ctx, carrier)
+        return {"headers": carrier}
+    ctx = codec.extract(dict(case["headers"]))
+    if ctx is None:
+        return {"error": "no context"}
+    return {
+        "trace_id": format(ctx.trace_id, "x"),
+        "span_id": format(ctx.span_id, "x"),
+        "parent_id": format(ctx.parent_id or 0, "x"),
+        "flags": ctx.flags,
+        "baggage": dict(ctx.baggage or {}),
+    }
+
+
+def main():
+    cases = json.load(sys.stdin)["cases"]
+    results = []
+    for c in cases:
+        try:
+            results.append(run(c))
+        except Exception as e:  # reported to the test, which fails on it
+            results.append({"error": f"{type(e).__name__}: {e}"})
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
