@@ -4,8 +4,9 @@
 //!
 //! B3 baggage has no agreed encoding: the Go and Java clients send values
 //! raw, the Node client percent-encodes them. A value of plain printable
-//! ASCII without `%` is sent raw (every client reads it back); any other
-//! value is percent-encoded, so no value can break a header. On extract,
+//! ASCII without `%` or surrounding spaces is sent raw (every client reads
+//! it back); any other value is percent-encoded, so no value can break a
+//! header or lose its spaces. On extract,
 //! valid `%XX` escapes are decoded and `+` is kept as is.
 
 use super::{percent_encode, Extractor, Injector};
@@ -30,7 +31,8 @@ pub const BAGGAGE_PREFIX: &str = "baggage-";
 
 fn inject_baggage(ctx: &SpanContext, carrier: &mut dyn Injector) {
     for (k, v) in ctx.baggage_items().filter(|(k, _)| super::is_token(k)) {
-        let plain = v.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%');
+        // Surrounding spaces would be trimmed as HTTP whitespace: encode.
+        let plain = v.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%') && v.trim() == v;
         let value = if plain {
             v.to_owned()
         } else {
@@ -303,6 +305,7 @@ mod tests {
         assert_eq!(c["baggage-b"], "100%25");
         assert_eq!(c["baggage-c"], "na%C3%AFve");
         assert_eq!(c["baggage-d"], "line%0D%0Abreak");
+        assert_eq!(c["baggage-e"], "%20padded%20");
         let back = extract(&c).unwrap().unwrap();
         for (k, v) in ctx.baggage_items() {
             assert_eq!(back.baggage_item(k), Some(v));
