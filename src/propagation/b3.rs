@@ -298,7 +298,8 @@ mod tests {
         .with_baggage_item("a", "x,y=z w")
         .with_baggage_item("b", "100%")
         .with_baggage_item("c", "naïve")
-        .with_baggage_item("d", "line\r\nbreak");
+        .with_baggage_item("d", "line\r\nbreak")
+        .with_baggage_item("e", " padded ");
         let mut c = HashMap::new();
         inject_multi(&ctx, &mut c);
         assert_eq!(c["baggage-a"], "x,y=z w");
