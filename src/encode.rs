@@ -110,6 +110,7 @@ pub(crate) fn encoder(
     envelope: Envelope,
     service_name: &str,
     process_tags: &[Tag],
+    max_tag_len: usize,
 ) -> Box<dyn Encode> {
     let buf = SharedBuf::default();
     match protocol {
@@ -119,6 +120,7 @@ pub(crate) fn encoder(
             envelope,
             service_name,
             process_tags,
+            max_tag_len,
         )),
         WireProtocol::Binary => Box::new(Encoder::new(
             TBinaryOutputProtocol::new(buf.clone(), true),
@@ -126,6 +128,7 @@ pub(crate) fn encoder(
             envelope,
             service_name,
             process_tags,
+            max_tag_len,
         )),
     }
 }
@@ -165,10 +168,18 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn write_tag<P: TOutputProtocol>(p: &mut P, key: &str, value: &TagValue, max_len: usize) {
+/// Writes a tag; keys are cut to `max_key` bytes, string and binary values
+/// to `max_len`.
+fn write_tag<P: TOutputProtocol>(
+    p: &mut P,
+    key: &str,
+    value: &TagValue,
+    max_key: usize,
+    max_len: usize,
+) {
     ok(p.write_struct_begin(&struct_id()));
     field(p, TType::String, 1);
-    ok(p.write_string(key));
+    ok(p.write_string(truncate(key, max_key)));
     let (ty, id) = match value {
         TagValue::String(_) => (0, 3),
         TagValue::F64(_) => (1, 4),
@@ -211,6 +222,7 @@ impl<P: TOutputProtocol> Encoder<P> {
         envelope: Envelope,
         service_name: &str,
         process_tags: &[Tag],
+        max_tag_len: usize,
     ) -> Self {
         let mut enc = Encoder {
             protocol,
@@ -221,12 +233,12 @@ impl<P: TOutputProtocol> Encoder<P> {
         let p = &mut enc.protocol;
         ok(p.write_struct_begin(&struct_id()));
         field(p, TType::String, 1);
-        ok(p.write_string(service_name));
+        ok(p.write_string(truncate(service_name, max_tag_len)));
         if !process_tags.is_empty() {
             field(p, TType::List, 2);
             list(p, TType::Struct, process_tags.len());
             for t in process_tags {
-                write_tag(p, &t.key, &t.value, usize::MAX);
+                write_tag(p, &t.key, &t.value, max_tag_len, max_tag_len);
             }
             ok(p.write_list_end());
         }
@@ -298,10 +310,10 @@ impl<P: TOutputProtocol> Encode for Encoder<P> {
             field(p, TType::List, 10);
             list(p, TType::Struct, tag_count);
             for t in tags {
-                write_tag(p, &t.key, &t.value, max_tag_len);
+                write_tag(p, &t.key, &t.value, max_tag_len, max_tag_len);
             }
             if let Some(m) = marker {
-                write_tag(p, TRIMMED_TAG, &TagValue::from(m), max_tag_len);
+                write_tag(p, TRIMMED_TAG, &TagValue::from(m), usize::MAX, usize::MAX);
             }
             ok(p.write_list_end());
         }
@@ -315,7 +327,7 @@ impl<P: TOutputProtocol> Encode for Encoder<P> {
                 field(p, TType::List, 2);
                 list(p, TType::Struct, l.fields.len());
                 for t in &l.fields {
-                    write_tag(p, &t.key, &t.value, usize::MAX);
+                    write_tag(p, &t.key, &t.value, max_tag_len, usize::MAX);
                 }
                 ok(p.write_list_end());
                 ok(p.write_field_stop());
@@ -546,6 +558,7 @@ mod tests {
             envelope,
             "svc",
             &[Tag::new("jaeger.version", "Rust-test")],
+            1024,
         );
         let mut spans = Vec::new();
         let a = enc.span(&sample_span(), Trim::default(), usize::MAX, &mut spans);
@@ -593,7 +606,7 @@ mod tests {
 
     #[test]
     fn trimming_drops_logs_then_tags_and_marks_it() {
-        let mut enc = encoder(WireProtocol::Compact, Envelope::Bare, "svc", &[]);
+        let mut enc = encoder(WireProtocol::Compact, Envelope::Bare, "svc", &[], 1024);
         let span = sample_span();
         let mut full = Vec::new();
         let mut no_logs = Vec::new();

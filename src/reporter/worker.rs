@@ -53,6 +53,7 @@ pub(super) fn run(
         transport.envelope(),
         &config.service_name,
         &config.process_tags,
+        config.max_tag_value_len,
     );
     let max_payload = transport.max_payload();
     let budget = max_payload.saturating_sub(encoder.overhead());

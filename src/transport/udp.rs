@@ -131,6 +131,25 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_last_address_when_the_name_stops_resolving() {
+        let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sink.local_addr().unwrap().port();
+        let mut t = UdpTransport::new("localhost".into(), port, WireProtocol::Compact, 65000);
+        t.send(b"one").unwrap();
+        // The name disappears and re-resolution is due at every send.
+        t.host = "no-such-agent.invalid".into();
+        t.resolve_interval = Duration::ZERO;
+        t.send(b"two").unwrap();
+        let mut buf = [0u8; 16];
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let n = sink.recv(&mut buf).unwrap();
+            got.push(buf[..n].to_vec());
+        }
+        assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+    }
+
+    #[test]
     fn sends_to_a_bound_socket() {
         let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = sink.local_addr().unwrap().port();

@@ -46,6 +46,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 pub struct HttpServer {
     addr: SocketAddr,
     scheme: &'static str,
+    resets: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Request>>>,
     connections: Arc<AtomicUsize>,
 }
@@ -83,15 +84,24 @@ impl HttpServer {
         let connections = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
         let (reqs, conns) = (requests.clone(), connections.clone());
+        let resets = Arc::new(AtomicUsize::new(0));
+        let server_resets = resets.clone();
         std::thread::spawn(move || {
+            let resets = server_resets;
             for stream in listener.incoming().flatten() {
                 conns.fetch_add(1, Ordering::SeqCst);
-                let (handler, reqs, tls) = (handler.clone(), reqs.clone(), tls.clone());
+                let (handler, reqs, tls, resets) =
+                    (handler.clone(), reqs.clone(), tls.clone(), resets.clone());
                 std::thread::spawn(move || match tls {
-                    None => serve(stream, &*handler, &reqs),
+                    None => serve(stream, &*handler, &reqs, &resets),
                     Some(config) => {
                         if let Ok(conn) = rustls::ServerConnection::new(config) {
-                            serve(rustls::StreamOwned::new(conn, stream), &*handler, &reqs);
+                            serve(
+                                rustls::StreamOwned::new(conn, stream),
+                                &*handler,
+                                &reqs,
+                                &resets,
+                            );
                         }
                     }
                 });
@@ -102,6 +112,7 @@ impl HttpServer {
             scheme,
             requests,
             connections,
+            resets,
         }
     }
 
@@ -118,13 +129,19 @@ impl HttpServer {
         self.requests.lock().unwrap().clone()
     }
 
+    /// Resets the connection of the next `n` requests after their headers,
+    /// before reading their bodies.
+    pub fn reset_next(&self, n: usize) {
+        self.resets.store(n, Ordering::SeqCst);
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
 }
 
-fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Request> {
+fn read_request<S: Read>(reader: &mut BufReader<S>, resets: &AtomicUsize) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -148,6 +165,14 @@ fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Request> {
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    // Closing here, before the body is read, resets the connection while
+    // the client is still sending.
+    if resets
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return None;
+    }
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
     Some(Request {
@@ -158,9 +183,14 @@ fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Request> {
     })
 }
 
-fn serve<S: Read + Write>(stream: S, handler: &Handler, requests: &Mutex<Vec<Request>>) {
+fn serve<S: Read + Write>(
+    stream: S,
+    handler: &Handler,
+    requests: &Mutex<Vec<Request>>,
+    resets: &AtomicUsize,
+) {
     let mut reader = BufReader::new(stream);
-    while let Some(req) = read_request(&mut reader) {
+    while let Some(req) = read_request(&mut reader, resets) {
         let reply = handler(&req);
         requests.lock().unwrap().push(req);
         match reply {
