@@ -11,7 +11,10 @@ use jaeger_tracer::Tracer;
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is parsed.
-    let total: usize = std::env::var("SPANS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let total: usize = std::env::var("SPANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -44,15 +47,28 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let elapsed = started.elapsed();
     drop(guard);
     all.sort_unstable();
     let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
     let m = tracer.metrics();
-    println!("finish latency over {} spans from 2 threads ({:.0} spans/s offered):", all.len(), all.len() as f64 / elapsed.as_secs_f64());
-    println!("  p50 {} ns  p99 {} ns  p99.9 {} ns  max {} ns", p(0.5), p(0.99), p(0.999), all[all.len() - 1]);
+    println!(
+        "finish latency over {} spans from 2 threads ({:.0} spans/s offered):",
+        all.len(),
+        all.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  p50 {} ns  p99 {} ns  p99.9 {} ns  max {} ns",
+        p(0.5),
+        p(0.99),
+        p(0.999),
+        all[all.len() - 1]
+    );
     println!(
         "  reported {}  dropped (queue full) {}  other losses {}",
         m.spans_reported,

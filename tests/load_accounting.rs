@@ -6,10 +6,10 @@
 //! `LOAD_SPANS=1000000 cargo test --release --test load_accounting`.
 //! Finish latency percentiles: `cargo bench --bench finish_latency`.
 
+mod support;
 #[path = "../src/thrift/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod thrift;
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,10 @@ fn rss_kib() -> u64 {
 
 #[test]
 fn full_speed_from_two_threads_with_a_slow_sink() {
-    let total: u64 = std::env::var("LOAD_SPANS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let total: u64 = std::env::var("LOAD_SPANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
     let server = HttpServer::start(|_| {
         std::thread::sleep(Duration::from_millis(50));
         Reply::Status(202, Vec::new())
@@ -57,7 +60,11 @@ fn full_speed_from_two_threads_with_a_slow_sink() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
     });
     let elapsed = started.elapsed();
     let grown = rss_kib().saturating_sub(before);
@@ -67,14 +74,24 @@ fn full_speed_from_two_threads_with_a_slow_sink() {
     // The sink takes 50 ms per batch: producers that waited for it would
     // take minutes. A loose bound, for a loaded CI machine.
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
-    assert!(slowest < Duration::from_millis(100), "a finish took {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a finish took {slowest:?}"
+    );
     // Bounded by the queue and the reporter's buffers, not by the total.
     assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
     // Exact accounting: every span in exactly one outcome.
     assert_eq!(m.spans_finished(), total, "{m:?}");
     assert_eq!(
-        m.spans_reported + m.spans_dropped_queue_full + m.spans_failed_to_send + m.spans_dropped_too_large + m.spans_queued,
+        m.spans_reported
+            + m.spans_dropped_queue_full
+            + m.spans_failed_to_send
+            + m.spans_dropped_too_large
+            + m.spans_queued,
         total
     );
-    assert!(m.spans_dropped_queue_full > 0, "the slow sink must overflow the queue: {m:?}");
+    assert!(
+        m.spans_dropped_queue_full > 0,
+        "the slow sink must overflow the queue: {m:?}"
+    );
 }
