@@ -33,6 +33,6 @@ fi
 mkdir -p "$root/target/interop"
 if [ ! -x "$root/target/interop/go-peer" ] || [ "$interop/go/main.go" -nt "$root/target/interop/go-peer" ]; then
   echo "install-test-deps: Go github.com/uber/jaeger-client-go" >&2
-  (cd "$interop/go" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -o "$root/target/interop/go-peer" .)
+  (cd "$interop/go" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOSUMDB=off go build -o "$root/target/interop/go-peer" .)
 fi
 echo "install-test-deps: interop peers ready (python, node, java, go)" >&2

@@ -17,7 +17,7 @@ use crate::sampler::{
     Sampler,
 };
 use crate::tag::{Tag, TagValue};
-use crate::tracer::{Limits, Tracer, TracerGuard, TracerInner};
+use crate::tracer::{Limits, SpanObserver, Tracer, TracerGuard, TracerInner};
 use crate::transport::http::Collector;
 use crate::transport::udp::UdpTransport;
 use crate::transport::Transport;
@@ -130,6 +130,7 @@ pub struct TracerBuilder {
     baggage_allow_list: Option<Vec<String>>,
     close_timeout: Duration,
     propagation: Vec<Propagation>,
+    observers: Vec<std::sync::Arc<dyn SpanObserver>>,
 }
 
 impl std::fmt::Debug for TracerBuilder {
@@ -154,6 +155,7 @@ impl std::fmt::Debug for TracerBuilder {
             .field("baggage_allow_list", &self.baggage_allow_list)
             .field("close_timeout", &self.close_timeout)
             .field("propagation", &self.propagation)
+            .field("observers", &self.observers.len())
             .finish()
     }
 }
@@ -185,6 +187,7 @@ impl TracerBuilder {
             baggage_allow_list: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             propagation: vec![Propagation::Jaeger],
+            observers: Vec::new(),
         }
     }
 
@@ -474,6 +477,12 @@ impl TracerBuilder {
         self
     }
 
+    /// Adds a span observer, called on every span's start and finish.
+    pub fn with_observer(mut self, observer: impl SpanObserver + 'static) -> Self {
+        self.observers.push(std::sync::Arc::new(observer));
+        self
+    }
+
     /// Deadline of [`Tracer::flush`], [`Tracer::close`] and of the guard's
     /// drop (default 5 s).
     pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
@@ -568,10 +577,13 @@ impl TracerBuilder {
             },
             transport,
         )?;
-        let sampler: Box<dyn Sampler> = match self.sampler {
-            SamplerChoice::Ready(s) => s,
+        let (sampler, remote_sampler): (Box<dyn Sampler>, _) = match self.sampler {
+            SamplerChoice::Ready(s) => (s, None),
             SamplerChoice::Remote(b) => {
-                Box::new(b.for_tracer(&self.service_name, &self.agent_host).start()?)
+                let remote = std::sync::Arc::new(
+                    b.for_tracer(&self.service_name, &self.agent_host).start()?,
+                );
+                (Box::new(remote.clone()), Some(remote))
             }
         };
         let tracer = Tracer::from_inner(TracerInner {
@@ -586,6 +598,8 @@ impl TracerBuilder {
                 baggage_allow_list: self.baggage_allow_list,
             },
             close_timeout: self.close_timeout,
+            observers: self.observers,
+            remote_sampler,
         });
         Ok((tracer.clone(), TracerGuard::new(tracer)))
     }

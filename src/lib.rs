@@ -90,10 +90,12 @@ pub use id::{SpanId, TraceId};
 pub use metrics::MetricsSnapshot;
 pub use propagation::{Extractor, Injector, Propagation};
 pub use scope::FutureExt;
-pub use span::{Reference, ReferenceType, Span, SpanBuilder, DEBUG_ID_TAG, SAMPLING_PRIORITY};
+pub use span::{
+    FinishedSpan, Reference, ReferenceType, Span, SpanBuilder, DEBUG_ID_TAG, SAMPLING_PRIORITY,
+};
 pub use span_context::{Flags, SpanContext};
 pub use tag::{LogFields, TagValue};
-pub use tracer::{Tracer, TracerGuard};
+pub use tracer::{SpanObserver, Tracer, TracerGuard};
 pub use transport::http::{
     Collector, DEFAULT_COLLECTOR_TIMEOUT, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES,
 };

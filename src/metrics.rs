@@ -1,6 +1,35 @@
 //! The tracer's own counters: what happened to every sampled span.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+use crossbeam_utils::CachePadded;
+
+const SHARDS: usize = 8;
+
+thread_local! {
+    // This thread's shard of the counters counted on application threads.
+    static SHARD: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Relaxed) % SHARDS
+    };
+}
+
+/// A counter for the hot path: each thread adds to its own cache line, so
+/// threads starting spans at once do not contend; reads add the shards up.
+#[derive(Debug, Default)]
+pub(crate) struct Sharded([CachePadded<AtomicU64>; SHARDS]);
+
+impl Sharded {
+    #[inline]
+    pub(crate) fn incr(&self) {
+        let i = SHARD.with(|s| *s);
+        self.0[i].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.iter().map(|c| c.load(Relaxed)).sum()
+    }
+}
 
 /// Counters shared by the application threads (drops at the queue) and the
 /// reporter thread (everything after it).
@@ -19,11 +48,25 @@ pub(crate) struct Metrics {
     pub(crate) baggage_truncations: AtomicU64,
     pub(crate) baggage_rejected: AtomicU64,
     pub(crate) baggage_items_dropped: AtomicU64,
+    pub(crate) baggage_updates: AtomicU64,
+    pub(crate) decoding_errors: AtomicU64,
+    pub(crate) observer_panics: AtomicU64,
+    pub(crate) traces_started_sampled: Sharded,
+    pub(crate) traces_started_unsampled: Sharded,
+    pub(crate) traces_joined_sampled: Sharded,
+    pub(crate) traces_joined_unsampled: Sharded,
+    pub(crate) spans_started_sampled: Sharded,
+    pub(crate) spans_started_unsampled: Sharded,
+    pub(crate) spans_finished_unsampled: Sharded,
 }
 
 impl Metrics {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn incr(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn baggage_truncated(&self) {
@@ -52,6 +95,17 @@ impl Metrics {
             baggage_truncations: self.baggage_truncations.load(Relaxed),
             baggage_rejected: self.baggage_rejected.load(Relaxed),
             baggage_items_dropped: self.baggage_items_dropped.load(Relaxed),
+            baggage_updates: self.baggage_updates.load(Relaxed),
+            span_context_decoding_errors: self.decoding_errors.load(Relaxed),
+            observer_panics: self.observer_panics.load(Relaxed),
+            traces_started_sampled: self.traces_started_sampled.get(),
+            traces_started_unsampled: self.traces_started_unsampled.get(),
+            traces_joined_sampled: self.traces_joined_sampled.get(),
+            traces_joined_unsampled: self.traces_joined_unsampled.get(),
+            spans_started_sampled: self.spans_started_sampled.get(),
+            spans_started_unsampled: self.spans_started_unsampled.get(),
+            spans_finished_unsampled: self.spans_finished_unsampled.get(),
+            ..MetricsSnapshot::default()
         }
     }
 }
@@ -94,6 +148,37 @@ pub struct MetricsSnapshot {
     pub baggage_rejected: u64,
     /// Extracted baggage items dropped by the item and byte caps.
     pub baggage_items_dropped: u64,
+    /// Baggage items set on spans (`baggage_updates{result=ok}`; refusals
+    /// are `baggage_rejected`).
+    pub baggage_updates: u64,
+    /// Extracts that failed on a malformed context.
+    pub span_context_decoding_errors: u64,
+    /// Panics caught in span observers.
+    pub observer_panics: u64,
+    /// New traces started here, sampled.
+    pub traces_started_sampled: u64,
+    /// New traces started here, not sampled.
+    pub traces_started_unsampled: u64,
+    /// Traces joined from another process (a span started under an
+    /// extracted context), sampled.
+    pub traces_joined_sampled: u64,
+    /// Traces joined from another process, not sampled.
+    pub traces_joined_unsampled: u64,
+    /// Spans started, sampled.
+    pub spans_started_sampled: u64,
+    /// Spans started, not sampled.
+    pub spans_started_unsampled: u64,
+    /// Unsampled spans finished (sampled ones are
+    /// [`spans_finished`](MetricsSnapshot::spans_finished)).
+    pub spans_finished_unsampled: u64,
+    /// Remote sampler polls answered (`sampler_queries{result=ok}`).
+    pub sampler_queries_ok: u64,
+    /// Remote sampler polls failed (`sampler_queries{result=err}`).
+    pub sampler_queries_err: u64,
+    /// Remote strategies applied (`sampler_updates{result=ok}`).
+    pub sampler_updates_ok: u64,
+    /// Remote strategies rejected (`sampler_updates{result=err}`).
+    pub sampler_updates_err: u64,
 }
 
 impl MetricsSnapshot {

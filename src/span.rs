@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
@@ -71,9 +71,10 @@ pub(crate) struct WireRef {
     pub(crate) span_id: SpanId,
 }
 
-/// Everything the reporter needs of a finished, sampled span.
+/// A finished span, as reported: what [span observers](crate::SpanObserver)
+/// receive and what the in-memory reporter (feature `testing`) keeps.
 #[derive(Debug, Clone)]
-pub(crate) struct SpanData {
+pub struct FinishedSpan {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) parent_id: SpanId,
@@ -90,6 +91,81 @@ pub(crate) struct SpanData {
     pub(crate) local_root: bool,
 }
 
+/// The reporter's name for a finished span.
+pub(crate) type SpanData = FinishedSpan;
+
+impl FinishedSpan {
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The span id.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The parent span id (zero for a root).
+    pub fn parent_id(&self) -> SpanId {
+        self.parent_id
+    }
+
+    /// The flags at finish.
+    pub fn flags(&self) -> Flags {
+        self.flags
+    }
+
+    /// The operation name.
+    pub fn operation_name(&self) -> &str {
+        &self.operation_name
+    }
+
+    /// References beyond the parent: `(kind, trace id, span id)`.
+    pub fn references(&self) -> impl Iterator<Item = (ReferenceType, TraceId, SpanId)> + '_ {
+        self.references
+            .iter()
+            .map(|r| (r.kind, r.trace_id, r.span_id))
+    }
+
+    /// The start time.
+    pub fn start_time(&self) -> SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_micros(self.start_us)
+    }
+
+    /// The duration (microsecond precision).
+    pub fn duration(&self) -> Duration {
+        Duration::from_micros(self.duration_us)
+    }
+
+    /// The tags, in the order they were set (empty for an unsampled span,
+    /// which records none).
+    pub fn tags(&self) -> impl Iterator<Item = (&str, &TagValue)> {
+        self.tags.iter().map(|t| (t.key.as_ref(), &t.value))
+    }
+
+    /// The last value set for tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&TagValue> {
+        self.tags
+            .iter()
+            .rev()
+            .find(|t| t.key == key)
+            .map(|t| &t.value)
+    }
+
+    /// The logs: timestamp and fields.
+    pub fn logs(&self) -> impl Iterator<Item = (SystemTime, Vec<(&str, &TagValue)>)> {
+        self.logs.iter().map(|l| {
+            (
+                std::time::UNIX_EPOCH + Duration::from_micros(l.timestamp_us),
+                l.fields
+                    .iter()
+                    .map(|f| (f.key.as_ref(), &f.value))
+                    .collect(),
+            )
+        })
+    }
+}
+
 enum State {
     /// A span of the no-op tracer.
     Noop,
@@ -104,9 +180,12 @@ enum State {
         tracer: Arc<TracerInner>,
         name: Cow<'static, str>,
         local_root: bool,
-        /// Start time of a root whose sampler decision was not final: a new
-        /// operation name asks the sampler again.
-        reconsider: Option<u64>,
+        /// A root whose sampler decision was not final: a new operation
+        /// name asks the sampler again.
+        reconsider: bool,
+        /// Start time, kept only when it may be needed: for observers, or
+        /// for a decision that may still change.
+        start_us: Option<u64>,
     },
     Finished,
 }
@@ -166,20 +245,22 @@ impl Span {
                 name: n,
                 reconsider,
                 tracer,
+                start_us,
                 ..
             } => {
                 *n = name.into();
-                if let Some(start_us) = *reconsider {
+                if *reconsider {
                     let decision = tracer.sampler.should_sample(self.ctx.trace_id(), n);
                     if decision.sampled {
-                        self.upsample(Flags::SAMPLED, start_us);
+                        let start = start_us.unwrap_or_else(now_micros);
+                        self.upsample(Flags::SAMPLED, start);
                         if let State::Recording { data, .. } = &mut self.state {
                             data.tags
                                 .push(Tag::new("sampler.type", decision.sampler_type));
                             data.tags.push(Tag::new("sampler.param", decision.param));
                         }
                     } else if decision.is_final {
-                        *reconsider = None;
+                        *reconsider = false;
                     }
                 }
             }
@@ -250,7 +331,8 @@ impl Span {
                 tracer,
                 name: data.operation_name,
                 local_root: data.local_root,
-                reconsider: None,
+                reconsider: false,
+                start_us: Some(data.start_us),
             };
         }
     }
@@ -354,6 +436,7 @@ impl Span {
                 f.event("baggage").field("key", k).field("value", v);
             });
         }
+        crate::metrics::Metrics::incr(&tracer.reporter.metrics().baggage_updates);
         self.ctx.baggage_mut().set(key, value);
         scope::refresh_if_current(&self.ctx);
         self
@@ -377,14 +460,43 @@ impl Span {
 
     #[inline]
     fn finish_micros(&mut self, end: Option<u64>) {
-        if let State::Recording { tracer, mut data } =
-            std::mem::replace(&mut self.state, State::Finished)
-        {
-            let end = end.unwrap_or_else(now_micros);
-            data.duration_us = end.saturating_sub(data.start_us);
-            tracer.reporter.report(data);
-        } else {
-            self.state = State::Finished;
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Recording { tracer, mut data } => {
+                let end = end.unwrap_or_else(now_micros);
+                data.duration_us = end.saturating_sub(data.start_us);
+                if !tracer.observers.is_empty() {
+                    tracer.notify_finish(&data);
+                }
+                tracer.reporter.report(data);
+            }
+            State::Unsampled {
+                tracer,
+                name,
+                start_us,
+                local_root,
+                ..
+            } => {
+                tracer.reporter.metrics().spans_finished_unsampled.incr();
+                if !tracer.observers.is_empty() {
+                    let start_us = start_us.unwrap_or(0);
+                    let end = end.unwrap_or_else(now_micros);
+                    let view = FinishedSpan {
+                        trace_id: self.ctx.trace_id(),
+                        span_id: self.ctx.span_id(),
+                        parent_id: self.ctx.parent_id(),
+                        flags: self.ctx.flags(),
+                        operation_name: name,
+                        references: Vec::new(),
+                        start_us,
+                        duration_us: end.saturating_sub(start_us),
+                        tags: Vec::new(),
+                        logs: Vec::new(),
+                        local_root,
+                    };
+                    tracer.notify_finish(&view);
+                }
+            }
+            State::Noop | State::Finished => {}
         }
     }
 }
@@ -584,14 +696,33 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
     if let Some(p) = parent {
         ctx.set_trace_state(p.trace_state_arc());
     }
-    if !flags.is_sampled() {
+    let m = inner.reporter.metrics();
+    let sampled = flags.is_sampled();
+    match (parent.map(SpanContext::is_remote), sampled) {
+        (None, true) => m.traces_started_sampled.incr(),
+        (None, false) => m.traces_started_unsampled.incr(),
+        (Some(true), true) => m.traces_joined_sampled.incr(),
+        (Some(true), false) => m.traces_joined_unsampled.incr(),
+        (Some(false), _) => {}
+    }
+    if sampled {
+        m.spans_started_sampled.incr();
+    } else {
+        m.spans_started_unsampled.incr();
+    }
+    if !inner.observers.is_empty() {
+        inner.notify_start(&ctx, &name);
+    }
+    if !sampled {
+        let keep_start = reconsider || !inner.observers.is_empty();
         return Span {
             ctx,
             state: State::Unsampled {
                 tracer: inner.clone(),
                 name,
                 local_root,
-                reconsider: reconsider.then(|| start_us.unwrap_or_else(now_micros)),
+                reconsider,
+                start_us: keep_start.then(|| start_us.unwrap_or_else(now_micros)),
             },
         };
     }

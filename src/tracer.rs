@@ -11,8 +11,9 @@ use crate::error::Error;
 use crate::metrics::MetricsSnapshot;
 use crate::propagation::{binary, BaggageLimits, Extractor, Injector, Propagation};
 use crate::reporter::Reporter;
+use crate::sampler::RemoteSampler;
 use crate::sampler::Sampler;
-use crate::span::{Span, SpanBuilder};
+use crate::span::{FinishedSpan, Span, SpanBuilder};
 use crate::span_context::SpanContext;
 
 /// Limits applied on the application side.
@@ -32,9 +33,50 @@ pub(crate) struct TracerInner {
     pub(crate) reporter: Reporter,
     pub(crate) limits: Limits,
     pub(crate) close_timeout: Duration,
+    pub(crate) observers: Vec<Arc<dyn SpanObserver>>,
+    /// The remote sampler, when there is one, for its counters.
+    pub(crate) remote_sampler: Option<Arc<RemoteSampler>>,
+}
+
+/// Callbacks on span start and finish, for users who derive their own
+/// metrics (request counts, latency histograms) from spans.
+///
+/// Called on the application thread for every span, sampled or not, so they
+/// must be cheap. An unsampled span carries no tags or logs. A panic in an
+/// observer is caught, logged and counted (`MetricsSnapshot::observer_panics`);
+/// it never reaches the span's caller.
+pub trait SpanObserver: Send + Sync {
+    /// A span started.
+    fn on_start(&self, context: &SpanContext, operation_name: &str) {
+        let _ = (context, operation_name);
+    }
+
+    /// A span finished.
+    fn on_finish(&self, span: &FinishedSpan) {
+        let _ = span;
+    }
 }
 
 impl TracerInner {
+    fn guard_observer(&self, call: impl FnOnce()) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).is_err() {
+            crate::metrics::Metrics::incr(&self.reporter.metrics().observer_panics);
+            log::error!("jaeger: a span observer panicked; the panic was caught");
+        }
+    }
+
+    pub(crate) fn notify_start(&self, ctx: &SpanContext, name: &str) {
+        for o in &self.observers {
+            self.guard_observer(|| o.on_start(ctx, name));
+        }
+    }
+
+    pub(crate) fn notify_finish(&self, span: &FinishedSpan) {
+        for o in &self.observers {
+            self.guard_observer(|| o.on_finish(span));
+        }
+    }
+
     fn cap_extracted(&self, ctx: &mut SpanContext) {
         let dropped = self.limits.extracted_baggage.apply(ctx);
         if dropped > 0 {
@@ -163,6 +205,7 @@ impl Tracer {
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    crate::metrics::Metrics::incr(&inner.reporter.metrics().decoding_errors);
                     first_err.get_or_insert(e);
                 }
             }
@@ -241,9 +284,18 @@ impl Tracer {
 
     /// The tracer's counters (all zero for the no-op tracer).
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner
-            .as_deref()
-            .map_or_else(MetricsSnapshot::default, |i| i.reporter.snapshot())
+        let Some(inner) = self.inner.as_deref() else {
+            return MetricsSnapshot::default();
+        };
+        let mut m = inner.reporter.snapshot();
+        if let Some(r) = &inner.remote_sampler {
+            let s = r.stats();
+            m.sampler_queries_ok = s.queries_ok;
+            m.sampler_queries_err = s.queries_err;
+            m.sampler_updates_ok = s.updates_ok;
+            m.sampler_updates_err = s.updates_err;
+        }
+        m
     }
 }
 
