@@ -577,16 +577,42 @@ impl TracerBuilder {
             },
             transport,
         )?;
-        let (sampler, remote_sampler): (Box<dyn Sampler>, _) = match self.sampler {
-            SamplerChoice::Ready(s) => (s, None),
-            SamplerChoice::Remote(b) => {
-                let remote = std::sync::Arc::new(
-                    b.for_tracer(&self.service_name, &self.agent_host).start()?,
-                );
-                (Box::new(remote.clone()), Some(remote))
-            }
-        };
-        let tracer = Tracer::from_inner(TracerInner {
+        let tracer = self.into_tracer(reporter, None)?;
+        Ok((tracer.clone(), TracerGuard::new(tracer)))
+    }
+
+    /// A tracer whose spans are kept in memory instead of sent: for users'
+    /// own tests (feature `testing`). Sampling, propagation, limits and
+    /// observers work as configured.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an invalid setting.
+    #[cfg(feature = "testing")]
+    pub fn init_in_memory(self) -> Result<(Tracer, crate::testing::InMemoryReporter), Error> {
+        self.validate()?;
+        let store = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reporter = Reporter::in_memory(store.clone());
+        let tracer = self.into_tracer(reporter, None)?;
+        Ok((tracer, crate::testing::InMemoryReporter::new(store)))
+    }
+
+    fn into_tracer(
+        self,
+        reporter: Reporter,
+        sampler_override: Option<Box<dyn Sampler>>,
+    ) -> Result<Tracer, Error> {
+        let (sampler, remote_sampler): (Box<dyn Sampler>, _) =
+            match (sampler_override, self.sampler) {
+                (Some(s), _) | (None, SamplerChoice::Ready(s)) => (s, None),
+                (None, SamplerChoice::Remote(b)) => {
+                    let remote = std::sync::Arc::new(
+                        b.for_tracer(&self.service_name, &self.agent_host).start()?,
+                    );
+                    (Box::new(remote.clone()) as Box<dyn Sampler>, Some(remote))
+                }
+            };
+        Ok(Tracer::from_inner(TracerInner {
             service_name: self.service_name,
             sampler,
             trace_id_128: self.trace_id_128,
@@ -600,8 +626,7 @@ impl TracerBuilder {
             close_timeout: self.close_timeout,
             observers: self.observers,
             remote_sampler,
-        });
-        Ok((tracer.clone(), TracerGuard::new(tracer)))
+        }))
     }
 
     /// [`init`](TracerBuilder::init), then installs the tracer as the

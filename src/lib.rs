@@ -51,7 +51,11 @@ mod encode;
 mod error;
 pub mod global;
 mod id;
+#[cfg(feature = "tracing")]
+pub mod layer;
 mod metrics;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 pub mod propagation;
 mod reporter;
 pub mod sampler;
@@ -59,6 +63,8 @@ pub mod scope;
 mod span;
 mod span_context;
 mod tag;
+#[cfg(feature = "testing")]
+pub mod testing;
 // Generated code, compiled for tests only; it carries a whole client and
 // server of which the tests use the decoding half.
 #[cfg(test)]

@@ -1,0 +1,240 @@
+//! HTTP middleware (feature `middleware`): a tower layer that traces the
+//! requests a server handles, and a reqwest helper that traces the requests
+//! a client sends. Together they put both sides of a call in one trace.
+//!
+//! Server (axum, hyper, tonic — anything tower):
+//!
+//! ```no_run
+//! # async fn run(tracer: jaeger_tracer::Tracer) {
+//! use axum::{routing::get, Router};
+//! use jaeger_tracer::middleware::TraceLayer;
+//! let app: Router = Router::new()
+//!     .route("/hello", get(|| async { "hi" }))
+//!     .layer(TraceLayer::new(tracer));
+//! # }
+//! ```
+//!
+//! Client:
+//!
+//! ```no_run
+//! # async fn run(tracer: jaeger_tracer::Tracer) -> Result<(), reqwest::Error> {
+//! let client = reqwest::Client::new();
+//! let response = jaeger_tracer::middleware::send(&tracer, client.get("http://api/orders")).await?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, Uri};
+
+use crate::scope;
+use crate::span::Span;
+use crate::tracer::Tracer;
+
+type NameFn = Arc<dyn Fn(&Method, &Uri) -> String + Send + Sync>;
+
+fn default_name(method: &Method, _uri: &Uri) -> String {
+    // The path is a tag, not the name: names should have few distinct
+    // values (per-operation sampling, the UI's operation list).
+    format!("HTTP {method}")
+}
+
+/// A tower layer that starts a server span for each request: the child of
+/// the caller's span when the headers carry one (every configured format),
+/// tagged `span.kind=server`, `http.method`, `http.url`, then
+/// `http.status_code`, and `error=true` on a 5xx or a service error. The
+/// span is the active one while the inner service runs.
+#[derive(Clone)]
+pub struct TraceLayer {
+    tracer: Tracer,
+    name: NameFn,
+}
+
+impl fmt::Debug for TraceLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("tracer", &self.tracer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TraceLayer {
+    /// A layer reporting through `tracer`; spans are named `HTTP {METHOD}`.
+    pub fn new(tracer: Tracer) -> Self {
+        TraceLayer {
+            tracer,
+            name: Arc::new(default_name),
+        }
+    }
+
+    /// Names spans with `name(method, uri)` instead.
+    #[must_use]
+    pub fn with_operation_name(
+        mut self,
+        name: impl Fn(&Method, &Uri) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.name = Arc::new(name);
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> TraceService<S> {
+        TraceService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`TraceLayer`].
+#[derive(Clone)]
+pub struct TraceService<S> {
+    inner: S,
+    layer: TraceLayer,
+}
+
+impl<S> fmt::Debug for TraceService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, R> tower_service::Service<Request<B>> for TraceService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Traced<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Traced<S::Future> {
+        let tracer = &self.layer.tracer;
+        let name = (self.layer.name)(req.method(), req.uri());
+        let mut builder = tracer
+            .span(name)
+            .with_tag("span.kind", "server")
+            .with_tag("http.method", req.method().as_str().to_owned())
+            .with_tag("http.url", req.uri().to_string());
+        match tracer.extract(req.headers()) {
+            Ok(Some(parent)) => builder = builder.child_of(&parent),
+            Ok(None) => {}
+            Err(e) => log::debug!("jaeger: ignoring a malformed trace context: {e}"),
+        }
+        let span = builder.start();
+        let future = {
+            // The inner service may start work right here; give it the span.
+            let _active = scope::enter(span.context().clone());
+            self.inner.call(req)
+        };
+        Traced {
+            inner: future,
+            span,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`TraceService`]: the span is active while it
+    /// is polled and finishes with the response.
+    pub struct Traced<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+    }
+}
+
+impl<F> fmt::Debug for Traced<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Traced").field("span", &self.span).finish()
+    }
+}
+
+impl<F, R, E> Future for Traced<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = Result<Response<R>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = {
+            let _active = scope::enter(this.span.context().clone());
+            this.inner.poll(cx)
+        };
+        if let Poll::Ready(result) = &out {
+            match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    this.span.set_tag("http.status_code", status.as_u16());
+                    if status.is_server_error() {
+                        this.span.set_tag("error", true);
+                    }
+                }
+                Err(_) => {
+                    this.span.set_tag("error", true);
+                }
+            }
+            this.span.finish();
+        }
+        out
+    }
+}
+
+/// Sends `request` inside a client span (a child of the active span),
+/// with the span's context injected into the request headers: tagged
+/// `span.kind=client`, `http.method`, `http.url`, `peer.hostname`,
+/// `peer.port`, then `http.status_code`, and `error=true` on a 5xx or a
+/// failure (logged with the error message).
+///
+/// # Errors
+///
+/// The request's own error, unchanged.
+pub async fn send(
+    tracer: &Tracer,
+    request: reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = request.build_split();
+    let mut request = request?;
+    let url = request.url();
+    let mut builder = tracer
+        .span(format!("HTTP {}", request.method()))
+        .with_tag("span.kind", "client")
+        .with_tag("http.method", request.method().as_str().to_owned())
+        .with_tag("http.url", url.as_str().to_owned());
+    if let Some(host) = url.host_str() {
+        builder = builder.with_tag("peer.hostname", host.to_owned());
+    }
+    if let Some(port) = url.port_or_known_default() {
+        builder = builder.with_tag("peer.port", port);
+    }
+    let mut span = builder.start();
+    tracer.inject(span.context(), request.headers_mut());
+    match client.execute(request).await {
+        Ok(resp) => {
+            span.set_tag("http.status_code", resp.status().as_u16());
+            if resp.status().is_server_error() {
+                span.set_tag("error", true);
+            }
+            Ok(resp)
+        }
+        Err(e) => {
+            span.set_tag("error", true);
+            let message = e.to_string();
+            span.log(|f| {
+                f.event("error").message(message);
+            });
+            Err(e)
+        }
+    }
+}

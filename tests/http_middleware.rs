@@ -1,0 +1,140 @@
+//! The HTTP middleware end to end: a reqwest call made with
+//! `middleware::send` carries the context; an axum server with `TraceLayer`
+//! gets a child server span (also for a request carrying only an
+//! `uber-trace-id` header), handler spans nest under it, and 5xx answers
+//! are errors.
+#![cfg(feature = "middleware")]
+
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use jaeger_tracer::middleware::{send, TraceLayer};
+use jaeger_tracer::{global, Tracer};
+use support::{spans, tag, UdpSink};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_and_server_spans_form_one_trace() {
+    let sink = UdpSink::start();
+    let make = |name: &str| {
+        Tracer::builder(name)
+            .with_agent_host("127.0.0.1")
+            .with_agent_port(sink.port())
+            .init()
+            .unwrap()
+    };
+    let (server_tracer, server_guard) = make("mw-server");
+    let (client_tracer, client_guard) = make("mw-client");
+    global::set_tracer(server_tracer.clone());
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(|| async {
+                // Started with no parent: the active server span is its parent.
+                let mut db = global::tracer().start("db.query");
+                db.set_tag("db.rows", 2);
+                "ok"
+            }),
+        )
+        .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .layer(TraceLayer::new(server_tracer.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let http = reqwest::Client::new();
+    let root = client_tracer.start("checkout");
+    let root_ctx = root.context().clone();
+    // The root is active across the awaits of both calls.
+    jaeger_tracer::FutureExt::in_span(
+        async {
+            let resp = send(&client_tracer, http.get(format!("http://{addr}/orders")))
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let failed = send(&client_tracer, http.get(format!("http://{addr}/fail")))
+                .await
+                .unwrap();
+            assert_eq!(failed.status(), 500);
+        },
+        root,
+    )
+    .await;
+    // A plain request carrying only the Jaeger header.
+    let plain = http
+        .get(format!("http://{addr}/orders"))
+        .header("uber-trace-id", "abc:def:0:1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+
+    tokio::task::spawn_blocking(move || {
+        drop(client_guard);
+        drop(server_guard);
+    })
+    .await
+    .unwrap();
+    global::take_tracer();
+
+    let all = spans(&sink.wait_for_spans(8, true, Duration::from_secs(5)));
+    assert_eq!(all.len(), 8, "checkout, 2 client, 3 server, 2 db spans");
+    let in_trace: Vec<_> = all
+        .iter()
+        .filter(|s| s.trace_id_low as u64 == root_ctx.trace_id().low())
+        .collect();
+    let find = |kind: &str, url_end: &str| {
+        in_trace
+            .iter()
+            .find(|s| {
+                tag(s, "span.kind").and_then(|t| t.v_str.as_deref()) == Some(kind)
+                    && tag(s, "http.url")
+                        .and_then(|t| t.v_str.as_deref())
+                        .is_some_and(|u| u.ends_with(url_end))
+            })
+            .unwrap_or_else(|| panic!("no {kind} span for {url_end} in {in_trace:?}"))
+    };
+    let client = find("client", "/orders");
+    assert_eq!(
+        client.parent_span_id as u64,
+        root_ctx.span_id().get(),
+        "client span is a child of the active root"
+    );
+    assert_eq!(client.operation_name, "HTTP GET");
+    assert_eq!(
+        tag(client, "peer.hostname").unwrap().v_str.as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(tag(client, "http.status_code").unwrap().v_long, Some(200));
+    let server = find("server", "/orders");
+    assert_eq!(
+        server.parent_span_id, client.span_id,
+        "server span is the client span's child"
+    );
+    let db = in_trace
+        .iter()
+        .find(|s| s.operation_name == "db.query")
+        .unwrap();
+    assert_eq!(db.parent_span_id, server.span_id);
+    let fail_server = find("server", "/fail");
+    assert_eq!(tag(fail_server, "error").unwrap().v_bool, Some(true));
+    assert_eq!(
+        tag(find("client", "/fail"), "error").unwrap().v_bool,
+        Some(true)
+    );
+    // The plain request's server span joined trace 0xabc under span 0xdef.
+    let joined = all
+        .iter()
+        .find(|s| s.trace_id_low == 0xabc && s.parent_span_id == 0xdef)
+        .expect("joined server span");
+    assert_eq!(
+        tag(joined, "span.kind").unwrap().v_str.as_deref(),
+        Some("server")
+    );
+}

@@ -1,0 +1,125 @@
+//! The `tracing` layer end to end through the UDP sink: an `#[instrument]`ed
+//! async call tree becomes the right span tree with tags and logs, error
+//! events set `error`, and `tracing` spans join the active span of this
+//! crate's API (and the other way round).
+#![cfg(feature = "tracing")]
+
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
+
+use std::time::Duration;
+
+use jaeger_tracer::layer::JaegerLayer;
+use jaeger_tracer::Tracer;
+use support::{spans, tag, UdpSink};
+use tracing::instrument;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[instrument(fields(order.items = items))]
+async fn checkout(user: u64, items: i64) -> Result<(), String> {
+    tracing::info!(step = "validate", "validating order");
+    load_cart(user).await;
+    charge(user).await
+}
+
+#[instrument]
+async fn load_cart(user: u64) {
+    tokio::task::yield_now().await;
+    tracing::debug!(rows = 3, "cart loaded");
+}
+
+#[instrument(err)]
+async fn charge(user: u64) -> Result<(), String> {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    tracing::error!(code = 402, "card declined");
+    Err("declined".into())
+}
+
+#[test]
+fn instrumented_async_tree_becomes_one_trace() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("tracing-layer")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = rt.block_on(checkout(7, 2));
+        // A tracing span inside a span of this crate's API joins its trace,
+        // and this crate's spans inside a tracing span are its children.
+        let outer = tracer.start("api-root").activate();
+        {
+            let _t = tracing::info_span!("tracing-child").entered();
+            tracer.start("api-grandchild").finish();
+        }
+        drop(outer);
+    });
+    drop(guard);
+
+    let all = spans(&sink.wait_for_spans(6, true, Duration::from_secs(5)));
+    let by = |n: &str| {
+        all.iter()
+            .find(|s| s.operation_name == n)
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    let (root, cart, pay) = (by("checkout"), by("load_cart"), by("charge"));
+    assert_eq!(root.parent_span_id, 0);
+    assert_eq!(cart.parent_span_id, root.span_id);
+    assert_eq!(pay.parent_span_id, root.span_id);
+    assert!([cart, pay]
+        .iter()
+        .all(|s| s.trace_id_low == root.trace_id_low));
+    // Fields → tags.
+    assert_eq!(tag(root, "user").unwrap().v_long, Some(7));
+    assert_eq!(tag(root, "order.items").unwrap().v_long, Some(2));
+    // Events → logs with level and fields.
+    let logs = root.logs.clone().unwrap();
+    let f = &logs[0].fields;
+    let field = |k: &str| {
+        f.iter()
+            .find(|t| t.key == k)
+            .unwrap()
+            .v_str
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(
+        (field("level"), field("step"), field("message")),
+        ("info".into(), "validate".into(), "validating order".into())
+    );
+    let cart_log = &cart.logs.clone().unwrap()[0].fields;
+    assert!(cart_log
+        .iter()
+        .any(|t| t.key == "rows" && t.v_long == Some(3)));
+    // Error events set the error tag.
+    assert_eq!(tag(pay, "error").unwrap().v_bool, Some(true));
+    assert!(tag(root, "error").is_none());
+
+    let (api, tchild, grand) = (by("api-root"), by("tracing-child"), by("api-grandchild"));
+    assert_eq!(tchild.parent_span_id, api.span_id);
+    assert_eq!(grand.parent_span_id, tchild.span_id);
+    assert_eq!(grand.trace_id_low, api.trace_id_low);
+}
+
+#[test]
+fn own_diagnostics_do_not_recurse() {
+    let (tracer, guard) = Tracer::builder("quiet")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let _s = tracing::info_span!("outer").entered();
+        // An event under this crate's target, as its diagnostics would be.
+        tracing::warn!(target: "jaeger_tracer::reporter", "internal warning");
+    });
+    drop(guard);
+    assert_eq!(tracer.metrics().spans_reported, 1);
+}
