@@ -5,7 +5,7 @@
 //!   `target`), and an `ERROR` event sets `error=true` on its span;
 //! * parents are the ones `tracing` sees; a `tracing` span without a parent
 //!   joins the active span of this crate (an [`ActiveSpan`](crate::scope::ActiveSpan),
-//!   or a context made active with [`scope::enter`](crate::scope::enter) after an
+//!   or a context made active with [`scope::enter`] after an
 //!   extract), so both APIs build one trace;
 //! * entering a `tracing` span makes its context the active one, so spans
 //!   started with this crate's API inside it are its children.

@@ -17,7 +17,17 @@
 //!   including [`http::HeaderMap`];
 //! * [`sampler`]: const, probabilistic and rate-limiting samplers;
 //! * [`scope`]: the active span, on a thread and across `.await`;
-//! * [`global`]: a process-wide tracer that defaults to the no-op tracer.
+//! * [`global`]: a process-wide tracer that defaults to the no-op tracer;
+//! * [`MetricsSnapshot`] and [`SpanObserver`]: the tracer's own counters and
+//!   span callbacks.
+//!
+//! Feature flags (none by default):
+//!
+//! * `tracing`: [`layer::JaegerLayer`], a `tracing_subscriber::Layer`;
+//! * `middleware`: [`middleware::TraceLayer`] (tower) and
+//!   [`middleware::send`] (reqwest);
+//! * `metrics`: the counters through the `metrics` facade;
+//! * `testing`: an in-memory reporter for your own tests.
 //!
 //! ```no_run
 //! use jaeger_tracer::Tracer;

@@ -200,3 +200,129 @@ impl MetricsSnapshot {
             + self.spans_failed_to_send
     }
 }
+
+/// Publishes a snapshot through the `metrics` facade (feature `metrics`),
+/// with the names of the Go client under the `jaeger_tracer_` prefix.
+/// Counters are set to their absolute values, so publishing is idempotent.
+#[cfg(feature = "metrics")]
+pub(crate) fn publish(m: &MetricsSnapshot) {
+    use metrics::{counter, gauge};
+    let c = |name: &'static str, labels: &[(&'static str, &'static str)], v: u64| {
+        let labels: Vec<metrics::Label> = labels
+            .iter()
+            .map(|(k, v)| metrics::Label::new(*k, *v))
+            .collect();
+        counter!(name, labels).absolute(v);
+    };
+    c(
+        "jaeger_tracer_traces",
+        &[("state", "started"), ("sampled", "y")],
+        m.traces_started_sampled,
+    );
+    c(
+        "jaeger_tracer_traces",
+        &[("state", "started"), ("sampled", "n")],
+        m.traces_started_unsampled,
+    );
+    c(
+        "jaeger_tracer_traces",
+        &[("state", "joined"), ("sampled", "y")],
+        m.traces_joined_sampled,
+    );
+    c(
+        "jaeger_tracer_traces",
+        &[("state", "joined"), ("sampled", "n")],
+        m.traces_joined_unsampled,
+    );
+    c(
+        "jaeger_tracer_started_spans",
+        &[("sampled", "y")],
+        m.spans_started_sampled,
+    );
+    c(
+        "jaeger_tracer_started_spans",
+        &[("sampled", "n")],
+        m.spans_started_unsampled,
+    );
+    c(
+        "jaeger_tracer_finished_spans",
+        &[("sampled", "y")],
+        m.spans_finished(),
+    );
+    c(
+        "jaeger_tracer_finished_spans",
+        &[("sampled", "n")],
+        m.spans_finished_unsampled,
+    );
+    c(
+        "jaeger_tracer_span_context_decoding_errors",
+        &[],
+        m.span_context_decoding_errors,
+    );
+    c(
+        "jaeger_tracer_reporter_spans",
+        &[("result", "ok")],
+        m.spans_reported,
+    );
+    c(
+        "jaeger_tracer_reporter_spans",
+        &[("result", "err")],
+        m.spans_failed_to_send,
+    );
+    c(
+        "jaeger_tracer_reporter_spans",
+        &[("result", "dropped")],
+        m.spans_dropped_queue_full + m.spans_dropped_too_large + m.spans_dropped_closed,
+    );
+    c(
+        "jaeger_tracer_dropped_spans",
+        &[("reason", "queue_full")],
+        m.spans_dropped_queue_full,
+    );
+    c(
+        "jaeger_tracer_dropped_spans",
+        &[("reason", "too_large")],
+        m.spans_dropped_too_large,
+    );
+    c(
+        "jaeger_tracer_dropped_spans",
+        &[("reason", "closed")],
+        m.spans_dropped_closed,
+    );
+    c("jaeger_tracer_trimmed_spans", &[], m.spans_trimmed);
+    c("jaeger_tracer_batches_sent", &[], m.batches_sent);
+    c("jaeger_tracer_bytes_sent", &[], m.bytes_sent);
+    c("jaeger_tracer_send_errors", &[], m.send_errors);
+    c(
+        "jaeger_tracer_baggage_updates",
+        &[("result", "ok")],
+        m.baggage_updates,
+    );
+    c(
+        "jaeger_tracer_baggage_updates",
+        &[("result", "err")],
+        m.baggage_rejected,
+    );
+    c(
+        "jaeger_tracer_baggage_truncations",
+        &[],
+        m.baggage_truncations,
+    );
+    c(
+        "jaeger_tracer_baggage_items_dropped",
+        &[],
+        m.baggage_items_dropped,
+    );
+    c("jaeger_tracer_observer_panics", &[], m.observer_panics);
+    gauge!("jaeger_tracer_reporter_queue_length").set(m.spans_queued as f64);
+}
+
+/// Publishes the remote sampler's counters (feature `metrics`).
+#[cfg(feature = "metrics")]
+pub(crate) fn publish_sampler(s: &crate::sampler::RemoteSamplerStats) {
+    use metrics::counter;
+    counter!("jaeger_tracer_sampler_queries", "result" => "ok").absolute(s.queries_ok);
+    counter!("jaeger_tracer_sampler_queries", "result" => "err").absolute(s.queries_err);
+    counter!("jaeger_tracer_sampler_updates", "result" => "ok").absolute(s.updates_ok);
+    counter!("jaeger_tracer_sampler_updates", "result" => "err").absolute(s.updates_err);
+}

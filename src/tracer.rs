@@ -57,6 +57,17 @@ pub trait SpanObserver: Send + Sync {
     }
 }
 
+/// An observer shared with the caller (to read what it collected).
+impl<O: SpanObserver + ?Sized> SpanObserver for Arc<O> {
+    fn on_start(&self, context: &SpanContext, operation_name: &str) {
+        (**self).on_start(context, operation_name);
+    }
+
+    fn on_finish(&self, span: &FinishedSpan) {
+        (**self).on_finish(span);
+    }
+}
+
 impl TracerInner {
     fn guard_observer(&self, call: impl FnOnce()) {
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).is_err() {

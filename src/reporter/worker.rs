@@ -100,6 +100,8 @@ pub(super) fn run(
                         }
                     }
                     w.flush_all();
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::publish(&w.metrics.snapshot(spans.len() as u64));
                     let _ = ack.send(());
                 }
                 Ok(Control::Close(ack)) => {
@@ -109,6 +111,8 @@ pub(super) fn run(
                         w.accept(span);
                     }
                     w.flush_all();
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::publish(&w.metrics.snapshot(0));
                     let _ = ack.send(());
                     return;
                 }
@@ -123,6 +127,8 @@ pub(super) fn run(
         if now >= next_tick {
             w.tick(now);
             next_tick = now + tick;
+            #[cfg(feature = "metrics")]
+            crate::metrics::publish(&w.metrics.snapshot(spans.len() as u64));
         }
     }
 }

@@ -272,6 +272,13 @@ impl Poller {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let ok = runtime.block_on(self.poll(&client));
+            #[cfg(feature = "metrics")]
+            crate::metrics::publish_sampler(&RemoteSamplerStats {
+                queries_ok: self.shared.counters.queries_ok.load(Relaxed),
+                queries_err: self.shared.counters.queries_err.load(Relaxed),
+                updates_ok: self.shared.counters.updates_ok.load(Relaxed),
+                updates_err: self.shared.counters.updates_err.load(Relaxed),
+            });
             let wait = if ok {
                 backoff = FIRST_BACKOFF;
                 self.interval

@@ -1,0 +1,251 @@
+//! The tracer's own observability: the counters of the Go client's metrics
+//! (in the snapshot and through the `metrics` facade), span observers, the
+//! logging reporter and the in-memory reporter.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use jaeger_tracer::sampler::ConstSampler;
+use jaeger_tracer::{FinishedSpan, SpanContext, SpanObserver, Tracer};
+
+fn tracer(sampled: bool) -> (Tracer, jaeger_tracer::TracerGuard) {
+    Tracer::builder("observability")
+        .with_agent_host("127.0.0.1")
+        .with_sampler(ConstSampler::new(sampled))
+        .init()
+        .unwrap()
+}
+
+#[test]
+fn snapshot_counts_traces_spans_errors_and_baggage() {
+    let (t, guard) = tracer(true);
+    let root = t.start("root");
+    let _child = t.span("child").child_of(root.context()).start();
+    let remote: SpanContext = "abc:1:0:1".parse().unwrap();
+    let _joined = t.span("server").child_of(&remote).start();
+    let bad: HashMap<String, String> = [("uber-trace-id".to_string(), "nope".to_string())].into();
+    assert!(t.extract(&bad).is_err());
+    let mut s = t.start("bag");
+    s.set_baggage_item("k", "v");
+    drop((root, _child, _joined, s));
+    let (u, uguard) = tracer(false);
+    u.start("unsampled").finish();
+    drop((guard, uguard));
+    let m = t.metrics();
+    assert_eq!(
+        (m.traces_started_sampled, m.traces_joined_sampled),
+        (2, 1),
+        "{m:?}"
+    );
+    assert_eq!(
+        (m.spans_started_sampled, m.spans_finished()),
+        (4, 4),
+        "{m:?}"
+    );
+    assert_eq!(
+        (m.span_context_decoding_errors, m.baggage_updates),
+        (1, 1),
+        "{m:?}"
+    );
+    let m = u.metrics();
+    assert_eq!(
+        (
+            m.traces_started_unsampled,
+            m.spans_started_unsampled,
+            m.spans_finished_unsampled
+        ),
+        (1, 1, 1),
+        "{m:?}"
+    );
+}
+
+#[derive(Default)]
+struct Recorder {
+    started: Mutex<Vec<String>>,
+    finished: Mutex<Vec<(String, bool, Duration)>>,
+}
+
+impl SpanObserver for Recorder {
+    fn on_start(&self, _ctx: &SpanContext, name: &str) {
+        self.started.lock().unwrap().push(name.to_owned());
+    }
+    fn on_finish(&self, span: &FinishedSpan) {
+        self.finished.lock().unwrap().push((
+            span.operation_name().to_owned(),
+            span.flags().is_sampled(),
+            span.duration(),
+        ));
+    }
+}
+
+struct Panicky;
+
+impl SpanObserver for Panicky {
+    fn on_finish(&self, _: &FinishedSpan) {
+        panic!("observer bug");
+    }
+}
+
+#[test]
+fn observers_see_every_span_and_their_panics_are_contained() {
+    let rec = Arc::new(Recorder::default());
+    let (t, guard) = Tracer::builder("observers")
+        .with_agent_host("127.0.0.1")
+        .with_sampler(ConstSampler::new(false))
+        .with_observer(rec.clone())
+        .with_observer(Panicky)
+        .init()
+        .unwrap();
+    {
+        let _s = t.start("unsampled-op");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut forced = t.start("forced-op");
+    forced.set_tag("sampling.priority", 1);
+    forced.finish();
+    drop(guard);
+    assert_eq!(*rec.started.lock().unwrap(), ["unsampled-op", "forced-op"]);
+    let finished = rec.finished.lock().unwrap().clone();
+    assert_eq!(finished.len(), 2);
+    assert_eq!(
+        (finished[0].0.as_str(), finished[0].1),
+        ("unsampled-op", false)
+    );
+    assert!(
+        finished[0].2 >= Duration::from_millis(5),
+        "unsampled spans are timed for observers"
+    );
+    assert_eq!((finished[1].0.as_str(), finished[1].1), ("forced-op", true));
+    let m = t.metrics();
+    assert_eq!((m.observer_panics, m.spans_reported), (2, 1), "{m:?}");
+}
+
+/// A `log` logger keeping the records of the span log target.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if record.target() == "jaeger_tracer::spans" {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn logger() -> &'static Capture {
+    static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let l: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(l).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+        l
+    })
+}
+
+#[test]
+fn log_spans_reports_each_span_through_log() {
+    let capture = logger();
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "logged"),
+        ("JAEGER_AGENT_HOST", "127.0.0.1"),
+        ("JAEGER_REPORTER_LOG_SPANS", "true"),
+    ];
+    let (t, guard) = jaeger_tracer::TracerBuilder::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+    .init()
+    .unwrap();
+    let s = t.start("logged-op");
+    let id = s.context().span_id().to_string();
+    drop(s);
+    drop(guard);
+    let lines = capture.0.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("logged-op") && l.contains(&id)),
+        "{lines:?}"
+    );
+}
+
+#[cfg(feature = "testing")]
+#[test]
+fn in_memory_reporter_keeps_finished_spans() {
+    let (t, reporter) = Tracer::builder("mem").init_in_memory().unwrap();
+    let mut root = t.start("root");
+    root.set_tag("k", "v").log(|f| {
+        f.event("e");
+    });
+    let child = t.span("child").child_of(root.context()).start();
+    drop(child);
+    drop(root);
+    let spans = reporter.spans();
+    assert_eq!(
+        spans
+            .iter()
+            .map(FinishedSpan::operation_name)
+            .collect::<Vec<_>>(),
+        ["child", "root"]
+    );
+    assert_eq!(spans[0].parent_id(), spans[1].span_id());
+    assert_eq!(spans[1].tag("k").and_then(|v| v.as_str()), Some("v"));
+    assert_eq!(spans[1].logs().count(), 1);
+    assert_eq!(t.metrics().spans_reported, 2);
+    reporter.clear();
+    assert!(reporter.is_empty());
+}
+
+#[cfg(feature = "metrics")]
+#[test]
+fn metrics_facade_exports_the_counters() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
+    let (t, guard) = Tracer::builder("facade")
+        .with_agent_host("127.0.0.1")
+        .with_flush_interval(Duration::from_millis(40))
+        .init()
+        .unwrap();
+    for _ in 0..10 {
+        t.start("op").finish();
+    }
+    let bad: HashMap<String, String> = [("uber-trace-id".to_string(), "x".to_string())].into();
+    assert!(t.extract(&bad).is_err());
+    t.flush().unwrap();
+    drop(guard);
+    let values: HashMap<String, DebugValue> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, v)| {
+            let k = key.key();
+            let mut labels: Vec<String> = k
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            (format!("{}{{{}}}", k.name(), labels.join(",")), v)
+        })
+        .collect();
+    let counter = |k: &str| match values.get(k) {
+        Some(DebugValue::Counter(v)) => *v,
+        other => panic!("{k}: {other:?} in {:?}", values.keys().collect::<Vec<_>>()),
+    };
+    assert_eq!(counter("jaeger_tracer_reporter_spans{result=ok}"), 10);
+    assert_eq!(counter("jaeger_tracer_started_spans{sampled=y}"), 10);
+    assert_eq!(counter("jaeger_tracer_traces{sampled=y,state=started}"), 10);
+    assert_eq!(counter("jaeger_tracer_span_context_decoding_errors{}"), 1);
+    assert_eq!(counter("jaeger_tracer_dropped_spans{reason=queue_full}"), 0);
+    assert!(matches!(
+        values.get("jaeger_tracer_reporter_queue_length{}"),
+        Some(DebugValue::Gauge(_))
+    ));
+}
