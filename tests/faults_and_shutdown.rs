@@ -270,3 +270,32 @@ fn shutdown_with_a_dead_collector_returns_by_the_deadline() {
     assert_eq!(m.spans_finished(), 1000);
     assert!(m.spans_queued > 0 && m.spans_reported == 0, "{m:?}");
 }
+
+#[test]
+fn collector_closing_without_an_answer_is_retried_and_delivers_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let server = HttpServer::start(move |_| match c.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply::Close,
+        _ => Reply::Status(202, Vec::new()),
+    });
+    let (tracer, guard) = Tracer::builder("closing")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    for _ in 0..20 {
+        tracer.start("op").finish();
+    }
+    drop(guard);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "the closed attempt and its retry");
+    let ids: HashSet<i64> = decode_bare_batch(&reqs[1].body, false)
+        .unwrap()
+        .spans
+        .iter()
+        .map(|s| s.span_id)
+        .collect();
+    assert_eq!(ids.len(), 20);
+    let m = tracer.metrics();
+    assert_eq!((m.spans_reported, m.spans_failed_to_send), (20, 0), "{m:?}");
+}
