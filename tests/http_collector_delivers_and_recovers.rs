@@ -7,6 +7,8 @@
 //! certificate and fails clearly without it.
 
 mod support;
+
+use support::rss_kib;
 #[path = "../src/thrift/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod thrift;
@@ -216,16 +218,6 @@ fn bad_request_is_not_retried() {
     drop(guard);
     assert_eq!(server.requests().len(), 1);
     assert_eq!(tracer.metrics().spans_failed_to_send, 6);
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! Finish latency percentiles: `cargo bench --bench finish_latency`.
 
 mod support;
+
+use support::rss_kib;
 #[path = "../src/thrift/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod thrift;
@@ -15,15 +17,6 @@ use std::time::{Duration, Instant};
 
 use jaeger_tracer::{Collector, Tracer};
 use support::http::{HttpServer, Reply};
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
 
 #[test]
 fn full_speed_from_two_threads_with_a_slow_sink() {

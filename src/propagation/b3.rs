@@ -227,15 +227,9 @@ fn parse_single(s: &str) -> Result<Option<SpanContext>, Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::map;
     use super::*;
     use std::collections::HashMap;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn multi_round_trip_and_debug() {

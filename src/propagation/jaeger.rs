@@ -73,17 +73,11 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::map;
     use super::*;
     use crate::id::{SpanId, TraceId};
     use crate::span_context::Flags;
     use std::collections::HashMap;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn inject_then_extract_round_trips_with_baggage() {

@@ -196,8 +196,17 @@ pub(crate) fn percent_decode(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    /// A text-map carrier from literal pairs (shared by the format tests).
+    pub(crate) fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 
     #[test]
     fn percent_round_trip_of_awkward_values() {

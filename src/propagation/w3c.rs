@@ -122,15 +122,9 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::map;
     use super::*;
     use std::collections::HashMap;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn spec_example_and_round_trip() {

@@ -91,3 +91,14 @@ pub fn tag<'a>(span: &'a jaeger::Span, key: &str) -> Option<&'a jaeger::Tag> {
     span.tags.as_ref()?.iter().find(|t| t.key == key)
 }
 pub mod http;
+
+/// This process's resident memory, in KiB (0 where /proc is missing).
+#[allow(dead_code)] // not every test file uses every helper
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
