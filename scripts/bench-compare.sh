@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs benches/compare.rs (this crate and its peers in one run) and prints
+# the table of our/peer time ratios from criterion's estimates.
+#   scripts/bench-compare.sh            run, then print
+#   scripts/bench-compare.sh --print    print the last run's results only
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+if [ "${1:-}" != "--print" ]; then
+  cargo bench --bench compare
+fi
+python3 - "$root/target/criterion" <<'PY'
+import json, os, sys
+base = sys.argv[1]
+
+def mean_ns(group, bench, param=None):
+    parts = [base, group, bench] + ([str(param)] if param is not None else []) + ["new", "estimates.json"]
+    path = os.path.join(*parts)
+    if not os.path.exists(path):
+        return None
+    return json.load(open(path))["mean"]["point_estimate"]
+
+peers = ["fastrace", "rustracing_jaeger", "opentelemetry_sdk"]
+rows = [(f"root + {n} children", "sampled_children", n, n) for n in (1, 10, 100, 1000)]
+rows.append(("2 threads x 100 children", "two_threads", None, 100))
+print("| shape | jaeger-tracer ns/span | " + " | ".join(f"{p} ns/span | ours/{p}" for p in peers) + " |")
+print("|---|---:|" + "---:|---:|" * len(peers))
+for label, group, n, per in rows:
+    ours = mean_ns(group, "jaeger-tracer", n)
+    if ours is None:
+        continue
+    cells = [f"{ours / per:.1f}"]
+    for p in peers:
+        theirs = mean_ns(group, p, n)
+        cells += ["-", "-"] if theirs is None else [f"{theirs / per:.1f}", f"{ours / theirs:.2f}"]
+    print(f"| {label} | " + " | ".join(cells) + " |")
+for b in ("jaeger-tracer_unsampled", "jaeger-tracer_noop"):
+    v = mean_ns("start_finish", b)
+    if v is not None:
+        print(f"\n{b}: {v:.1f} ns per start + finish")
+PY
