@@ -72,7 +72,8 @@ fn rustracing() -> &'static rustracing_jaeger::Tracer {
     T.get_or_init(|| {
         let (tx, rx) = crossbeam_channel::bounded(10_000);
         let tracer = rustracing_jaeger::Tracer::with_sender(rustracing::sampler::AllSampler, tx);
-        let mut reporter = rustracing_jaeger::reporter::JaegerCompactReporter::new("bench").unwrap();
+        let mut reporter =
+            rustracing_jaeger::reporter::JaegerCompactReporter::new("bench").unwrap();
         reporter.set_agent_addr(sink());
         std::thread::spawn(move || {
             while let Ok(first) = rx.recv() {
@@ -105,9 +106,14 @@ fn rustracing_children(n: u64) {
 // pipeline that sends Jaeger Thrift to an agent, the work compared here.
 #[allow(deprecated)]
 fn otel() -> &'static opentelemetry_sdk::trace::Tracer {
-    static T: OnceLock<(opentelemetry_sdk::trace::Tracer, tokio::runtime::Runtime)> = OnceLock::new();
+    static T: OnceLock<(opentelemetry_sdk::trace::Tracer, tokio::runtime::Runtime)> =
+        OnceLock::new();
     &T.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let addr = sink();
         let tracer = rt
             .block_on(async {
@@ -155,7 +161,9 @@ fn children(c: &mut Criterion) {
     for n in [1u64, 10, 100, 1000] {
         group.throughput(Throughput::Elements(n));
         for (name, work) in &impls {
-            group.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| b.iter(|| work(black_box(n))));
+            group.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| {
+                b.iter(|| work(black_box(n)))
+            });
         }
     }
     group.finish();
@@ -198,8 +206,12 @@ fn unsampled(c: &mut Criterion) {
         .unwrap();
     let noop = jaeger_tracer::Tracer::noop();
     let mut group = c.benchmark_group("start_finish");
-    group.bench_function("jaeger-tracer_unsampled", |b| b.iter(|| black_box(t.start("op"))));
-    group.bench_function("jaeger-tracer_noop", |b| b.iter(|| black_box(noop.start("op"))));
+    group.bench_function("jaeger-tracer_unsampled", |b| {
+        b.iter(|| black_box(t.start("op")))
+    });
+    group.bench_function("jaeger-tracer_noop", |b| {
+        b.iter(|| black_box(noop.start("op")))
+    });
     group.finish();
 }
 

@@ -448,7 +448,8 @@ mod tests {
                 Tag::new("i", -7i64),
                 Tag::new("d", 2.5),
                 Tag::new("bin", vec![0u8, 255]),
-            ],
+            ]
+            .into(),
             logs: vec![LogRecord {
                 timestamp_us: 1_700_000_000_000_100,
                 fields: vec![Tag::new("event", "x"), Tag::new("n", 3)],

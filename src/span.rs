@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use smallvec::SmallVec;
+
 use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
 use crate::scope;
@@ -84,12 +86,17 @@ pub struct FinishedSpan {
     pub(crate) references: Vec<WireRef>,
     pub(crate) start_us: u64,
     pub(crate) duration_us: u64,
-    pub(crate) tags: Vec<Tag>,
+    /// Inline for the first few tags: most spans then need no allocation
+    /// beyond their own box.
+    pub(crate) tags: Tags,
     pub(crate) logs: Vec<LogRecord>,
     /// Started without a local parent: its end closes this process's segment
     /// of the trace.
     pub(crate) local_root: bool,
 }
+
+/// Tag storage of a span.
+pub(crate) type Tags = SmallVec<[Tag; 4]>;
 
 /// The reporter's name for a finished span.
 pub(crate) type SpanData = FinishedSpan;
@@ -358,7 +365,7 @@ impl Span {
                 references: Vec::new(),
                 start_us,
                 duration_us: 0,
-                tags: Vec::new(),
+                tags: SmallVec::new(),
                 logs: Vec::new(),
                 local_root,
             });
@@ -489,7 +496,7 @@ impl Span {
                         references: Vec::new(),
                         start_us,
                         duration_us: end.saturating_sub(start_us),
-                        tags: Vec::new(),
+                        tags: SmallVec::new(),
                         logs: Vec::new(),
                         local_root,
                     };
@@ -532,8 +539,11 @@ impl fmt::Debug for Span {
 pub struct SpanBuilder<'t> {
     tracer: &'t Tracer,
     name: Cow<'static, str>,
-    references: Vec<Reference>,
+    /// Inline for the usual single parent.
+    references: SmallVec<[Reference; 1]>,
     start_us: Option<u64>,
+    // A plain Vec: empty (and free) in the usual case; a recording span
+    // takes it over without copying when it has spilled.
     tags: Vec<Tag>,
     ignore_active: bool,
 }
@@ -555,7 +565,7 @@ impl<'t> SpanBuilder<'t> {
         SpanBuilder {
             tracer,
             name,
-            references: Vec::new(),
+            references: SmallVec::new(),
             start_us: None,
             tags: Vec::new(),
             ignore_active: false,
@@ -682,7 +692,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
             (trace_id, SpanId::new(0), flags, Baggage::default(), true)
         }
     };
-    for r in &references {
+    for r in references.iter() {
         baggage.merge_missing(r.context.baggage());
     }
     match forced {
@@ -750,7 +760,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
         references: wire_refs,
         start_us: start_us.unwrap_or_else(now_micros),
         duration_us: 0,
-        tags,
+        tags: Tags::from_vec(tags),
         logs: Vec::new(),
         local_root,
     });

@@ -179,7 +179,11 @@ impl Tracer {
 
     /// Starts a span named `operation_name`: a child of the active span if
     /// there is one, else the root of a new trace.
+    #[inline]
     pub fn start(&self, operation_name: impl Into<Cow<'static, str>>) -> Span {
+        if self.inner.is_none() {
+            return Span::noop();
+        }
         self.span(operation_name).start()
     }
 
