@@ -48,13 +48,28 @@ impl From<u128> for TraceId {
     }
 }
 
+/// Writes `v` as 16 lowercase hex digits into `out`.
+#[inline]
+pub(crate) fn hex16(v: u64, out: &mut [u8; 16]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = DIGITS[((v >> (60 - 4 * i)) & 0xf) as usize];
+    }
+}
+
+fn write_hex16(f: &mut fmt::Formatter<'_>, v: u64) -> fmt::Result {
+    let mut buf = [0u8; 16];
+    hex16(v, &mut buf);
+    // Hex digits are ASCII.
+    f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+}
+
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.high == 0 {
-            write!(f, "{:016x}", self.low)
-        } else {
-            write!(f, "{:016x}{:016x}", self.high, self.low)
+        if self.high != 0 {
+            write_hex16(f, self.high)?;
         }
+        write_hex16(f, self.low)
     }
 }
 
@@ -115,7 +130,7 @@ impl SpanId {
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        write_hex16(f, self.0)
     }
 }
 

@@ -100,6 +100,25 @@ impl Baggage {
         }
     }
 
+    /// Baggage from pairs in order; a repeated key keeps its last value.
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        if pairs.is_empty() {
+            return Baggage(None);
+        }
+        let has_repeats = pairs
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| pairs[i + 1..].iter().any(|(k2, _)| k2 == k));
+        if has_repeats {
+            let mut b = Baggage(None);
+            for (k, v) in pairs {
+                b.set(k, v);
+            }
+            return b;
+        }
+        Baggage(Some(Arc::new(pairs)))
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .as_deref()
@@ -323,17 +342,40 @@ impl fmt::Debug for SpanContext {
     }
 }
 
+impl SpanContext {
+    /// The `uber-trace-id` form, built without the formatting machinery
+    /// (this runs for every injected request).
+    pub(crate) fn to_header(&self) -> String {
+        let mut out = Vec::with_capacity(32 + 1 + 16 + 1 + 16 + 1 + 2);
+        let mut buf = [0u8; 16];
+        if self.trace_id.high() != 0 {
+            crate::id::hex16(self.trace_id.high(), &mut buf);
+            out.extend_from_slice(&buf);
+        }
+        for (v, sep) in [
+            (self.trace_id.low(), b':'),
+            (self.span_id.get(), b':'),
+            (self.parent_id.get(), b':'),
+        ] {
+            crate::id::hex16(v, &mut buf);
+            out.extend_from_slice(&buf);
+            out.push(sep);
+        }
+        let flags = self.flags.bits();
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        if flags >= 16 {
+            out.push(DIGITS[(flags >> 4) as usize]);
+        }
+        out.push(DIGITS[(flags & 0xf) as usize]);
+        // Only ASCII hex digits and ':' were written.
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for SpanContext {
     /// Ids are written at full width (16 or 32 hex digits), flags in hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}:{:x}",
-            self.trace_id,
-            self.span_id,
-            self.parent_id,
-            self.flags.bits()
-        )
+        f.write_str(&self.to_header())
     }
 }
 

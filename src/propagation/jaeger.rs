@@ -18,7 +18,7 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
     if !ctx.is_valid() {
         return;
     }
-    carrier.set(TRACE_HEADER, ctx.to_string());
+    carrier.set(TRACE_HEADER, ctx.to_header());
     for (k, v) in ctx.baggage_items() {
         if !super::is_token(k) {
             log::debug!("jaeger: baggage key {k:?} is not a header token; not injected");
@@ -43,6 +43,9 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
                 }));
         } else if let Some(k) = strip_prefix_ignore_case(key, BAGGAGE_PREFIX) {
             if !k.is_empty() {
+                if baggage.is_empty() {
+                    baggage.reserve(4);
+                }
                 baggage.push((k.to_ascii_lowercase(), percent_decode(value)));
             }
         } else if key.eq_ignore_ascii_case(BAGGAGE_HEADER) {
@@ -65,8 +68,8 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
         (None, None) if !baggage.is_empty() => SpanContext::empty().into_remote(),
         (None, None) => return Ok(None),
     };
-    for (k, v) in baggage {
-        ctx.baggage_mut().set(k, v);
+    if !baggage.is_empty() {
+        ctx.set_baggage(crate::span_context::Baggage::from_pairs(baggage));
     }
     Ok(Some(ctx))
 }

@@ -96,6 +96,13 @@ impl BaggageLimits {
     /// Drops the items beyond the caps (keys and values counted in bytes);
     /// returns how many were dropped.
     pub(crate) fn apply(self, ctx: &mut SpanContext) -> usize {
+        // The usual case, within the caps: nothing to copy.
+        let (count, bytes) = ctx
+            .baggage_items()
+            .fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
+        if count <= self.max_items && bytes <= self.max_bytes {
+            return 0;
+        }
         let items: Vec<(String, String)> = ctx
             .baggage_items()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
