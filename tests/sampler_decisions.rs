@@ -17,11 +17,16 @@ use support::{spans, tag, UdpSink};
 
 #[test]
 fn probabilistic_rate_holds_over_a_million_ids() {
+    use rand::{Rng, SeedableRng};
+    // Seeded: ±0.1 % is only about 2σ at rate 0.5 over a million ids, so
+    // unseeded draws would fail now and then; a fixed sequence of random
+    // ids makes the check exact and repeatable.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     for rate in [0.001, 0.1, 0.5, 0.9] {
         let s = ProbabilisticSampler::new(rate).unwrap();
         let n = 1_000_000;
         let hits = (0..n)
-            .filter(|_| s.is_sampled(TraceId::new(0, rand::random())))
+            .filter(|_| s.is_sampled(TraceId::new(0, rng.gen())))
             .count();
         let fraction = hits as f64 / n as f64;
         assert!(
