@@ -577,7 +577,7 @@ impl TracerBuilder {
             },
             transport,
         )?;
-        let tracer = self.into_tracer(reporter, None)?;
+        let tracer = self.into_tracer(reporter)?;
         Ok((tracer.clone(), TracerGuard::new(tracer)))
     }
 
@@ -593,25 +593,21 @@ impl TracerBuilder {
         self.validate()?;
         let store = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let reporter = Reporter::in_memory(store.clone());
-        let tracer = self.into_tracer(reporter, None)?;
+        let tracer = self.into_tracer(reporter)?;
         Ok((tracer, crate::testing::InMemoryReporter::new(store)))
     }
 
-    fn into_tracer(
-        self,
-        reporter: Reporter,
-        sampler_override: Option<Box<dyn Sampler>>,
-    ) -> Result<Tracer, Error> {
-        let (sampler, remote_sampler): (Box<dyn Sampler>, _) =
-            match (sampler_override, self.sampler) {
-                (Some(s), _) | (None, SamplerChoice::Ready(s)) => (s, None),
-                (None, SamplerChoice::Remote(b)) => {
-                    let remote = std::sync::Arc::new(
-                        b.for_tracer(&self.service_name, &self.agent_host).start()?,
-                    );
-                    (Box::new(remote.clone()) as Box<dyn Sampler>, Some(remote))
-                }
-            };
+    /// The tracer around `reporter`; starts the remote sampler if chosen.
+    fn into_tracer(self, reporter: Reporter) -> Result<Tracer, Error> {
+        let (sampler, remote_sampler): (Box<dyn Sampler>, _) = match self.sampler {
+            SamplerChoice::Ready(s) => (s, None),
+            SamplerChoice::Remote(b) => {
+                let remote = std::sync::Arc::new(
+                    b.for_tracer(&self.service_name, &self.agent_host).start()?,
+                );
+                (Box::new(remote.clone()) as Box<dyn Sampler>, Some(remote))
+            }
+        };
         Ok(Tracer::from_inner(TracerInner {
             service_name: self.service_name,
             sampler,
