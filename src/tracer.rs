@@ -211,12 +211,19 @@ impl Tracer {
         let Some(inner) = &self.inner else {
             return Ok(None);
         };
+        // The first format with a real trace wins; a partial context
+        // (baggage or a debug id without a trace) only when no format has
+        // a trace, so a `baggage` header cannot hide a later trace header.
         let mut first_err = None;
+        let mut partial = None;
         for p in &inner.propagation {
             match p.extract(carrier) {
                 Ok(Some(mut ctx)) => {
                     inner.cap_extracted(&mut ctx);
-                    return Ok(Some(ctx));
+                    if ctx.is_valid() {
+                        return Ok(Some(ctx));
+                    }
+                    partial.get_or_insert(ctx);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -225,9 +232,10 @@ impl Tracer {
                 }
             }
         }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(None),
+        match (partial, first_err) {
+            (Some(ctx), _) => Ok(Some(ctx)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Ok(None),
         }
     }
 

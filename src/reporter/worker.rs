@@ -198,13 +198,15 @@ impl Worker {
         }
     }
 
-    /// Moves open segments (all, or those opened before `older_than`) to the
-    /// packet, oldest first.
-    fn close_open_segments(&mut self, older_than: Option<Instant>) {
+    /// Moves open segments (all, or those at least `max_age` old at `now`)
+    /// to the packet, oldest first.
+    fn close_open_segments(&mut self, aged: Option<(Instant, Duration)>) {
         let mut keys: Vec<(Instant, TraceId)> = self
             .open
             .iter()
-            .filter(|(_, s)| older_than.is_none_or(|t| s.opened <= t))
+            .filter(|(_, s)| {
+                aged.is_none_or(|(now, max_age)| now.saturating_duration_since(s.opened) >= max_age)
+            })
             .map(|(k, s)| (s.opened, *k))
             .collect();
         keys.sort_unstable();
@@ -239,12 +241,16 @@ impl Worker {
         }
     }
 
+    // Ages are compared as durations: `now - interval` may not exist as an
+    // `Instant` (which starts near boot) when the interval is long.
     fn tick(&mut self, now: Instant) {
-        if let Some(cutoff) = now.checked_sub(self.flush_interval) {
-            self.close_open_segments(Some(cutoff));
-            if self.packet.oldest.is_some_and(|o| o <= cutoff) {
-                self.emit();
-            }
+        self.close_open_segments(Some((now, self.flush_interval)));
+        if self
+            .packet
+            .oldest
+            .is_some_and(|o| now.saturating_duration_since(o) >= self.flush_interval)
+        {
+            self.emit();
         }
     }
 
