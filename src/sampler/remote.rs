@@ -145,7 +145,13 @@ impl RemoteSamplerBuilder {
     pub(crate) fn for_tracer(mut self, service_name: &str, agent_host: &str) -> Self {
         self.service_name = service_name.to_owned();
         if self.endpoint.is_none() && agent_host != crate::config::DEFAULT_AGENT_HOST {
-            self.endpoint = Some(format!("http://{agent_host}:5778/sampling"));
+            // An IPv6 literal needs brackets in a URL.
+            let host = if agent_host.contains(':') && !agent_host.starts_with('[') {
+                format!("[{agent_host}]")
+            } else {
+                agent_host.to_owned()
+            };
+            self.endpoint = Some(format!("http://{host}:5778/sampling"));
         }
         self
     }
@@ -356,5 +362,32 @@ impl Poller {
                 log::warn!("jaeger: ignoring sampling strategy: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_falls_back_to_the_agent_host() {
+        let b = RemoteSampler::builder("s").for_tracer("svc", "agent.internal");
+        assert_eq!(
+            b.endpoint.as_deref(),
+            Some("http://agent.internal:5778/sampling")
+        );
+        let b = RemoteSampler::builder("s").for_tracer("svc", "::1");
+        assert_eq!(b.endpoint.as_deref(), Some("http://[::1]:5778/sampling"));
+        assert!(reqwest::Url::parse(b.endpoint.as_deref().unwrap()).is_ok());
+        let b = RemoteSampler::builder("s").for_tracer("svc", "localhost");
+        assert_eq!(b.endpoint, None, "the default endpoint applies");
+        let b = RemoteSampler::builder("s")
+            .with_endpoint("http://x/s")
+            .for_tracer("svc", "agent");
+        assert_eq!(
+            b.endpoint.as_deref(),
+            Some("http://x/s"),
+            "an explicit endpoint wins"
+        );
     }
 }

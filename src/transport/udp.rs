@@ -49,15 +49,22 @@ impl UdpTransport {
             return Ok(());
         }
         self.resolved_at = Some(now);
+        // Prefer IPv4 when a name has both (`localhost` often lists ::1
+        // first, while agents commonly listen on IPv4 only).
         let resolved = (self.host.as_str(), self.port)
             .to_socket_addrs()
-            .and_then(|mut addrs| {
-                addrs.next().ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        "the host name resolved to no address",
-                    )
-                })
+            .and_then(|addrs| {
+                let all: Vec<SocketAddr> = addrs.collect();
+                all.iter()
+                    .find(|a| a.is_ipv4())
+                    .or(all.first())
+                    .copied()
+                    .ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "the host name resolved to no address",
+                        )
+                    })
             });
         let addr = match resolved {
             Ok(addr) => addr,
@@ -147,6 +154,19 @@ mod tests {
             got.push(buf[..n].to_vec());
         }
         assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+    }
+
+    #[test]
+    fn localhost_prefers_ipv4() {
+        let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sink.local_addr().unwrap().port();
+        let mut t = UdpTransport::new("localhost".into(), port, WireProtocol::Compact, 65000);
+        t.send(b"v4").unwrap();
+        assert!(t.socket.as_ref().unwrap().1.is_ipv4());
+        let mut buf = [0u8; 8];
+        sink.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let n = sink.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"v4");
     }
 
     #[test]
