@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 
 use crate::error::Error;
 use crate::metrics::{Metrics, MetricsSnapshot};
@@ -43,6 +43,10 @@ pub(crate) enum Control {
 #[derive(Debug)]
 pub(crate) struct Reporter {
     spans: Sender<Box<SpanData>>,
+    /// Kept to account for spans that race a close: one whose `report`
+    /// passed the closed check just before `close` can land in the queue
+    /// after the thread drained it; `close` drains again and counts those.
+    leftovers: Receiver<Box<SpanData>>,
     control: Sender<Control>,
     metrics: Arc<Metrics>,
     closed: AtomicBool,
@@ -55,10 +59,11 @@ impl Reporter {
     /// A reporter that keeps finished spans in `store` (no thread, no I/O).
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn in_memory(store: Arc<Mutex<Vec<SpanData>>>) -> Self {
-        let (spans, _) = bounded(1);
+        let (spans, leftovers) = bounded(1);
         let (control, _) = unbounded();
         Reporter {
             spans,
+            leftovers,
             control,
             metrics: Arc::new(Metrics::default()),
             closed: AtomicBool::new(false),
@@ -76,12 +81,14 @@ impl Reporter {
         let (control_tx, control_rx) = unbounded();
         let metrics = Arc::new(Metrics::default());
         let worker_metrics = metrics.clone();
+        let leftovers = spans_rx.clone();
         let thread = std::thread::Builder::new()
             .name("jaeger-reporter".into())
             .spawn(move || worker::run(config, transport, spans_rx, control_rx, worker_metrics))
             .map_err(|e| Error::io("cannot spawn the jaeger-reporter thread", e))?;
         Ok(Reporter {
             spans: spans_tx,
+            leftovers,
             control: control_tx,
             metrics,
             closed: AtomicBool::new(false),
@@ -162,6 +169,8 @@ impl Reporter {
                 if h.join().is_err() {
                     log::error!("jaeger: the reporter thread panicked while closing");
                 }
+                let late = self.leftovers.try_iter().count() as u64;
+                Metrics::add(&self.metrics.dropped_closed, late);
             }
             (Err(e), _) => {
                 let left = self.snapshot().spans_queued;
