@@ -6,9 +6,10 @@
 //! * reporter: spans per second encoded and sent, per second of the
 //!   reporter thread's CPU time (1,000,000 spans with 5 tags each, queued
 //!   first, then drained);
-//! * load (run first): spans offered at a fixed rate from 2 threads,
-//!   reported, dropped, process CPU seconds per million spans (the test
-//!   sink's thread excluded), peak RSS.
+//! * load (run first): each tracer in turn offered the same fixed rate from
+//!   2 threads (a root and a child per unit of work); CPU seconds per
+//!   million spans (the test sinks' threads excluded) for every tracer, and
+//!   for this crate also reported, dropped and peak RSS.
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jaeger_tracer::Tracer;
+
+mod peers;
 
 /// A sink that counts the spans of compact `emitBatch` datagrams: the
 /// list header of `Batch.spans` is found by decoding just enough.
@@ -111,7 +114,41 @@ fn reporter_throughput() {
     );
 }
 
-fn fixed_rate() {
+/// Offers `rate` spans/s (a root and one child per unit of work) from 2
+/// threads for `seconds`; returns CPU seconds per million spans, the test
+/// sinks' threads excluded.
+fn fixed_rate(work: peers::Work, rate: u64, seconds: u64) -> f64 {
+    let harness = || cpu_seconds(Some("udp-sink"));
+    let cpu0 = cpu_seconds(None) - harness();
+    let start = Instant::now();
+    let per_thread = rate / 2;
+    let units = per_thread * seconds / 2; // 2 spans a unit
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(move || {
+                // Paced in 1 ms steps: each step does its share at once.
+                let step = (per_thread / 2 / 1000).max(1);
+                let mut done = 0;
+                while done < units {
+                    let due = Duration::from_secs_f64(done as f64 * 2.0 / per_thread as f64);
+                    if let Some(wait) = due.checked_sub(start.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                    for _ in 0..step.min(units - done) {
+                        work(1);
+                    }
+                    done += step.min(units - done);
+                }
+            });
+        }
+    });
+    // Let the reporters drain before the CPU is read.
+    std::thread::sleep(Duration::from_secs(2));
+    let cpu = cpu_seconds(None) - harness() - cpu0;
+    cpu / (rate * seconds) as f64 * 1e6
+}
+
+fn load_table() {
     let rate: u64 = std::env::var("LOAD_RATE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -120,60 +157,35 @@ fn fixed_rate() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let (port, _, _) = sink();
-    let (tracer, guard) = Tracer::builder("load")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(port)
-        .init()
-        .unwrap();
-    // The sink is the harness, not the tracer: its CPU is left out.
-    let cpu0 = cpu_seconds(None) - cpu_seconds(Some("udp-sink"));
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            let tracer = tracer.clone();
-            s.spawn(move || {
-                let per_thread = rate / 2;
-                let total = per_thread * seconds;
-                // Paced in steps of 1 ms: each step offers its share at once.
-                let step = (per_thread / 1000).max(1);
-                let mut sent = 0;
-                while sent < total {
-                    let due = Duration::from_secs_f64(sent as f64 / per_thread as f64);
-                    if let Some(wait) = due.checked_sub(start.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                    for _ in 0..step.min(total - sent) {
-                        let mut root = tracer.start("request");
-                        root.set_tag("http.method", "GET");
-                        let mut child = tracer.span("db").child_of(root.context()).start();
-                        child.set_tag("db.rows", 1);
-                        drop(child);
-                        drop(root);
-                    }
-                    sent += step.min(total - sent) * 2;
-                }
-            });
+    let impls = peers::all();
+    let mut rows = Vec::new();
+    for (name, work) in &impls {
+        let cpu = fixed_rate(*work, rate, seconds);
+        if *name == "jaeger-tracer" {
+            let m = peers::ours().metrics();
+            println!(
+                "load, jaeger-tracer: {} spans offered at {rate}/s for {seconds} s from 2 threads: {} reported, {} dropped (queue full {}), peak RSS {:.1} MiB",
+                m.spans_finished(),
+                m.spans_reported,
+                m.spans_lost(),
+                m.spans_dropped_queue_full,
+                peak_rss_mib()
+            );
         }
-    });
-    let offered_for = start.elapsed().as_secs_f64();
-    drop(guard);
-    let cpu = cpu_seconds(None) - cpu_seconds(Some("udp-sink")) - cpu0;
-    let m = tracer.metrics();
-    println!(
-        "load: {} spans offered at {rate}/s for {offered_for:.1} s from 2 threads: {} reported, {} dropped (queue full {}), {:.3} CPU s per million spans, peak RSS {:.1} MiB",
-        m.spans_finished(),
-        m.spans_reported,
-        m.spans_lost(),
-        m.spans_dropped_queue_full,
-        cpu / (m.spans_finished() as f64 / 1e6),
-        peak_rss_mib()
-    );
+        rows.push((*name, cpu));
+    }
+    let ours = rows[0].1;
+    let best_peer = rows[1..].iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    println!("| tracer | CPU s per million spans at {rate}/s |\n|---|---:|");
+    for (name, cpu) in &rows {
+        println!("| {name} | {cpu:.3} |");
+    }
+    println!("ours / best peer: {:.2}", ours / best_peer);
 }
 
 fn main() {
     // The load first: the throughput run queues a million spans on purpose
     // and would dominate the peak RSS.
-    fixed_rate();
+    load_table();
     reporter_throughput();
 }
