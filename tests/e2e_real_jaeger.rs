@@ -5,6 +5,7 @@
 //!
 //! Run: `scripts/jaeger.sh start && cargo test --test e2e_real_jaeger -- --ignored`
 
+mod env_vars;
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
@@ -243,14 +244,10 @@ async fn remote_sampler_reads_jaegers_strategy() {
         ("JAEGER_SAMPLER_TYPE", "remote"),
         ("JAEGER_SAMPLER_PARAM", "0"),
     ];
-    let (tracer, guard) = TracerBuilder::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
-    .init()
-    .unwrap();
+    let (tracer, guard) = TracerBuilder::from_lookup(env_vars::lookup(&vars))
+        .unwrap()
+        .init()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !tracer.start("probe").context().is_sampled() {
         assert!(Instant::now() < deadline, "Jaeger's strategy never applied");

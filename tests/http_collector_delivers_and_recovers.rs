@@ -8,6 +8,7 @@
 
 mod support;
 
+mod env_vars;
 use support::rss_kib;
 #[path = "../src/thrift/mod.rs"]
 #[allow(dead_code, clippy::all)]
@@ -90,14 +91,10 @@ fn bearer_token_and_endpoint_from_environment() {
         ("JAEGER_ENDPOINT", url.as_str()),
         ("JAEGER_AUTH_TOKEN", "tok-123"),
     ];
-    let (tracer, guard) = TracerBuilder::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
-    .init()
-    .unwrap();
+    let (tracer, guard) = TracerBuilder::from_lookup(env_vars::lookup(&vars))
+        .unwrap()
+        .init()
+        .unwrap();
     make_spans(&tracer, 1);
     drop(guard);
     let reqs = server.requests();
@@ -112,12 +109,7 @@ fn user_without_password_is_an_error_that_hides_the_value() {
         ("JAEGER_ENDPOINT", "http://127.0.0.1:1/api/traces"),
         ("JAEGER_USER", "bob-the-user"),
     ];
-    let err = TracerBuilder::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap_err();
+    let err = TracerBuilder::from_lookup(env_vars::lookup(&vars)).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("JAEGER_USER") && text.contains("JAEGER_PASSWORD"),

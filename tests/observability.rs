@@ -2,6 +2,7 @@
 //! (in the snapshot and through the `metrics` facade), span observers, the
 //! logging reporter and the in-memory reporter.
 
+mod env_vars;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -154,14 +155,10 @@ fn log_spans_reports_each_span_through_log() {
         ("JAEGER_AGENT_HOST", "127.0.0.1"),
         ("JAEGER_REPORTER_LOG_SPANS", "true"),
     ];
-    let (t, guard) = jaeger_tracer::TracerBuilder::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
-    .init()
-    .unwrap();
+    let (t, guard) = jaeger_tracer::TracerBuilder::from_lookup(env_vars::lookup(&vars))
+        .unwrap()
+        .init()
+        .unwrap();
     let s = t.start("logged-op");
     let id = s.context().span_id().to_string();
     drop(s);

@@ -9,6 +9,7 @@ mod support;
 #[allow(dead_code, clippy::all)]
 mod thrift;
 
+mod env_vars;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -152,11 +153,7 @@ fn tracer_from_env_uses_remote_strategy_and_tags_roots() {
         ("JAEGER_SAMPLING_ENDPOINT", endpoint.as_str()),
         ("JAEGER_SAMPLER_REFRESH_INTERVAL", "1m"),
     ];
-    let lookup = |k: &str| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    };
+    let lookup = env_vars::lookup(&vars);
     let (tracer, guard) = TracerBuilder::from_lookup(lookup).unwrap().init().unwrap();
     // Initial rate 0 until the first answer, then everything.
     wait_until(Duration::from_secs(5), || {
@@ -182,12 +179,7 @@ fn invalid_sampler_environment_is_an_error() {
             ("JAEGER_SAMPLER_TYPE", "remote"),
             (var, value),
         ];
-        let lookup = |k: &str| {
-            vars.iter()
-                .rev()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        };
+        let lookup = env_vars::lookup(&vars);
         let err = TracerBuilder::from_lookup(lookup).unwrap_err();
         assert!(
             err.to_string().contains(var) && err.to_string().contains(value),
