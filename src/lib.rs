@@ -53,7 +53,7 @@
     unreachable_pub,
     rust_2018_idioms
 )]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod clock;
 mod config;

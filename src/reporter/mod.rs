@@ -35,6 +35,8 @@ pub(crate) struct ReporterConfig {
 /// A request from the handle to the reporter thread; the sender is signalled
 /// when the work is done.
 pub(crate) enum Control {
+    /// The queue is filling up: drain it now.
+    Wake,
     Flush(Sender<()>),
     Close(Sender<()>),
 }
@@ -49,6 +51,10 @@ pub(crate) struct Reporter {
     leftovers: Receiver<Box<SpanData>>,
     control: Sender<Control>,
     metrics: Arc<Metrics>,
+    /// Set while a `Control::Wake` is on its way.
+    wake: Arc<AtomicBool>,
+    /// Queue length above which a sender wakes the reporter thread.
+    high_water: usize,
     closed: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Set for the in-memory reporter: spans are kept here, not sent.
@@ -66,6 +72,8 @@ impl Reporter {
             leftovers,
             control,
             metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(AtomicBool::new(false)),
+            high_water: usize::MAX,
             closed: AtomicBool::new(false),
             thread: Mutex::new(None),
             memory: Some(store),
@@ -77,20 +85,34 @@ impl Reporter {
         config: ReporterConfig,
         transport: Box<dyn Transport>,
     ) -> Result<Self, Error> {
-        let (spans_tx, spans_rx) = bounded(config.queue_size.max(1));
+        let capacity = config.queue_size.max(1);
+        let (spans_tx, spans_rx) = bounded(capacity);
         let (control_tx, control_rx) = unbounded();
         let metrics = Arc::new(Metrics::default());
         let worker_metrics = metrics.clone();
+        let wake = Arc::new(AtomicBool::new(false));
+        let worker_wake = wake.clone();
         let leftovers = spans_rx.clone();
         let thread = std::thread::Builder::new()
             .name("jaeger-reporter".into())
-            .spawn(move || worker::run(config, transport, spans_rx, control_rx, worker_metrics))
+            .spawn(move || {
+                worker::run(
+                    config,
+                    transport,
+                    spans_rx,
+                    control_rx,
+                    worker_metrics,
+                    worker_wake,
+                )
+            })
             .map_err(|e| Error::io("cannot spawn the jaeger-reporter thread", e))?;
         Ok(Reporter {
             spans: spans_tx,
             leftovers,
             control: control_tx,
             metrics,
+            wake,
+            high_water: capacity / 2,
             closed: AtomicBool::new(false),
             thread: Mutex::new(Some(thread)),
             memory: None,
@@ -111,8 +133,19 @@ impl Reporter {
             Metrics::add(&self.metrics.reported, 1);
             return;
         }
+        let check = span.span_id.get() & 0x3f == 0;
         match self.spans.try_send(span) {
-            Ok(()) => {}
+            Ok(()) => {
+                // About one send in 64 (the span id is random) looks at the
+                // queue's length, and wakes the polling reporter thread
+                // when it is half full.
+                if check
+                    && self.spans.len() >= self.high_water
+                    && !self.wake.swap(true, Ordering::Relaxed)
+                {
+                    let _ = self.control.send(Control::Wake);
+                }
+            }
             Err(TrySendError::Full(_)) => Metrics::add(&self.metrics.dropped_queue_full, 1),
             Err(TrySendError::Disconnected(_)) => Metrics::add(&self.metrics.dropped_closed, 1),
         }
