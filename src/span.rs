@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 
 use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
+use crate::reporter::pool;
 use crate::scope;
 use crate::span_context::{Baggage, Flags, SpanContext};
 use crate::tag::{LogFields, LogRecord, Tag, TagValue};
@@ -751,19 +752,36 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
             })
             .collect()
     };
-    let data = Box::new(SpanData {
-        trace_id,
-        span_id,
-        parent_id,
-        flags,
-        operation_name: name,
-        references: wire_refs,
-        start_us: start_us.unwrap_or_else(now_micros),
-        duration_us: 0,
-        tags: Tags::from_vec(tags),
-        logs: Vec::new(),
-        local_root,
-    });
+    let start_us = start_us.unwrap_or_else(now_micros);
+    let data = match pool::take() {
+        // A recycled box comes empty: fill it in place.
+        Some(mut data) => {
+            data.trace_id = trace_id;
+            data.span_id = span_id;
+            data.parent_id = parent_id;
+            data.flags = flags;
+            data.operation_name = name;
+            data.references = wire_refs;
+            data.start_us = start_us;
+            data.duration_us = 0;
+            data.tags.extend(tags);
+            data.local_root = local_root;
+            data
+        }
+        None => Box::new(SpanData {
+            trace_id,
+            span_id,
+            parent_id,
+            flags,
+            operation_name: name,
+            references: wire_refs,
+            start_us,
+            duration_us: 0,
+            tags: Tags::from_vec(tags),
+            logs: Vec::new(),
+            local_root,
+        }),
+    };
     Span {
         ctx,
         state: State::Recording {

@@ -5,6 +5,7 @@
 //! queue is full the span is dropped and counted. The application thread
 //! never blocks and never does I/O.
 
+pub(crate) mod pool;
 mod segment;
 mod worker;
 

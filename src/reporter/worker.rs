@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::atomic::AtomicBool;
 
+use super::pool::Returns;
 use super::segment::{Packet, Segment};
 use super::{Control, ReporterConfig};
 use crate::encode::{encoder, ClientStats, Encode, Trim};
@@ -50,6 +51,7 @@ struct Worker {
     seq_no: i64,
     out: Vec<u8>,
     failing: bool,
+    returns: Returns,
 }
 
 pub(super) fn run(
@@ -85,6 +87,7 @@ pub(super) fn run(
         seq_no: 0,
         out: Vec::with_capacity(max_payload.min(1 << 20)),
         failing: false,
+        returns: Returns::default(),
     };
     if budget == 0 {
         log::error!(
@@ -234,8 +237,10 @@ impl Worker {
                 break;
             }
         }
-        if span.local_root {
-            if let Some(seg) = self.open.remove(&span.trace_id) {
+        let (local_root, trace_id) = (span.local_root, span.trace_id);
+        self.returns.give(span);
+        if local_root {
+            if let Some(seg) = self.open.remove(&trace_id) {
                 self.open_bytes -= seg.bytes.len();
                 self.ready(seg);
             }
