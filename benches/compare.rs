@@ -4,7 +4,14 @@
 //! rustracing_jaeger (compact reporter drained in a loop) and
 //! opentelemetry_sdk (batch processor, Jaeger agent exporter).
 //!
-//! `scripts/bench-compare.sh` runs it and prints the our/peer ratio table.
+//! Two measures of the same work: `sampled_children` and `two_threads` time
+//! the application thread's own CPU (`CLOCK_THREAD_CPUTIME_ID`), which is
+//! what tracing costs the application; `wall_*` time the wall clock, which
+//! on a small machine also counts the time the application thread waits
+//! for a core while the tracer's background threads (and the test sink)
+//! run.
+//!
+//! `scripts/bench-compare.sh` runs it and prints the our/peer ratio tables.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -13,47 +20,71 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 mod peers;
 
-use peers::{all as impls, sink};
+use peers::{all as impls, sink, thread_cpu};
 
 fn children(c: &mut Criterion) {
     let impls = impls();
-    let mut group = c.benchmark_group("sampled_children");
-    for n in [1u64, 10, 100, 1000] {
-        group.throughput(Throughput::Elements(n));
-        for (name, work) in &impls {
-            group.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| {
-                b.iter(|| work(black_box(n)))
-            });
-        }
-    }
-    group.finish();
-}
-
-/// Two threads producing at once: the wall time of one 100-child trace on
-/// each thread, reported per child.
-fn two_threads(c: &mut Criterion) {
-    let impls = impls();
-    let mut group = c.benchmark_group("two_threads");
-    group.throughput(Throughput::Elements(100));
-    for (name, work) in &impls {
-        let work = *work;
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                std::thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(move || {
+    for (group_name, cpu) in [("sampled_children", true), ("wall_sampled_children", false)] {
+        let mut group = c.benchmark_group(group_name);
+        for n in [1u64, 10, 100, 1000] {
+            group.throughput(Throughput::Elements(n));
+            for (name, work) in &impls {
+                group.bench_with_input(BenchmarkId::new(*name, n), &n, |b, &n| {
+                    if cpu {
+                        b.iter_custom(|iters| {
+                            let t0 = thread_cpu();
                             for _ in 0..iters {
-                                work(100);
+                                work(black_box(n));
                             }
-                        });
+                            thread_cpu() - t0
+                        })
+                    } else {
+                        b.iter(|| work(black_box(n)))
                     }
                 });
-                start.elapsed()
-            });
-        });
+            }
+        }
+        group.finish();
     }
-    group.finish();
+}
+
+/// Two threads producing at once, one 100-child trace after another on
+/// each: per child, the mean of the two threads' CPU time (`two_threads`)
+/// or the wall time (`wall_two_threads`).
+fn two_threads(c: &mut Criterion) {
+    let impls = impls();
+    for (group_name, cpu) in [("two_threads", true), ("wall_two_threads", false)] {
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(100));
+        for (name, work) in &impls {
+            let work = *work;
+            group.bench_function(*name, |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    let cpu_total: Duration = std::thread::scope(|s| {
+                        let threads: Vec<_> = (0..2)
+                            .map(|_| {
+                                s.spawn(move || {
+                                    let t0 = thread_cpu();
+                                    for _ in 0..iters {
+                                        work(100);
+                                    }
+                                    thread_cpu() - t0
+                                })
+                            })
+                            .collect();
+                        threads.into_iter().map(|t| t.join().unwrap()).sum()
+                    });
+                    if cpu {
+                        cpu_total / 2
+                    } else {
+                        start.elapsed()
+                    }
+                });
+            });
+        }
+        group.finish();
+    }
 }
 
 fn unsampled(c: &mut Criterion) {

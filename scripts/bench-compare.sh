@@ -21,19 +21,24 @@ def mean_ns(group, bench, param=None):
     return json.load(open(path))["mean"]["point_estimate"]
 
 peers = ["fastrace", "rustracing_jaeger", "opentelemetry_sdk"]
-rows = [(f"root + {n} children", "sampled_children", n, n) for n in (1, 10, 100, 1000)]
-rows.append(("2 threads x 100 children", "two_threads", None, 100))
-print("| shape | jaeger-tracer ns/span | " + " | ".join(f"{p} ns/span | ours/{p}" for p in peers) + " |")
-print("|---|---:|" + "---:|---:|" * len(peers))
-for label, group, n, per in rows:
-    ours = mean_ns(group, "jaeger-tracer", n)
-    if ours is None:
-        continue
-    cells = [f"{ours / per:.1f}"]
-    for p in peers:
-        theirs = mean_ns(group, p, n)
-        cells += ["-", "-"] if theirs is None else [f"{theirs / per:.1f}", f"{ours / theirs:.2f}"]
-    print(f"| {label} | " + " | ".join(cells) + " |")
+def table(prefix, title):
+    rows = [(f"root + {n} children", prefix + "sampled_children", n, n) for n in (1, 10, 100, 1000)]
+    rows.append(("2 threads x 100 children", prefix + "two_threads", None, 100))
+    print(f"\n{title}\n")
+    print("| shape | jaeger-tracer ns/span | " + " | ".join(f"{p} ns/span | ours/{p}" for p in peers) + " |")
+    print("|---|---:|" + "---:|---:|" * len(peers))
+    for label, group, n, per in rows:
+        ours = mean_ns(group, "jaeger-tracer", n)
+        if ours is None:
+            continue
+        cells = [f"{ours / per:.1f}"]
+        for p in peers:
+            theirs = mean_ns(group, p, n)
+            cells += ["-", "-"] if theirs is None else [f"{theirs / per:.1f}", f"{ours / theirs:.2f}"]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+table("", "Application-thread CPU time per sampled child span (start, 2 tags, finish):")
+table("wall_", "Wall time per sampled child span (includes waiting for a core while background threads run):")
 for b in ("jaeger-tracer_unsampled", "jaeger-tracer_noop"):
     v = mean_ns("start_finish", b)
     if v is not None:

@@ -226,6 +226,7 @@ fn priority(value: &TagValue) -> Option<i64> {
 
 impl Span {
     /// A span that records nothing (what the no-op tracer makes).
+    #[inline]
     pub fn noop() -> Span {
         Span {
             ctx: SpanContext::empty(),
@@ -466,7 +467,6 @@ impl Span {
         self.finish_micros(Some(system_time_micros(end)));
     }
 
-    #[inline]
     fn finish_micros(&mut self, end: Option<u64>) {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Recording { tracer, mut data } => {
@@ -510,8 +510,12 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
-        self.finish_micros(None);
+        // Spans of the no-op tracer and finished spans leave at once.
+        if !matches!(self.state, State::Noop | State::Finished) {
+            self.finish_micros(None);
+        }
     }
 }
 
@@ -631,6 +635,9 @@ impl<'t> SpanBuilder<'t> {
 }
 
 fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
+    // Taken first: a locked increment waits for earlier stores to drain,
+    // and here there are none yet (later, the new span's fields would be).
+    let tracer = inner.clone();
     let SpanBuilder {
         name,
         references,
@@ -705,7 +712,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
     let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
     ctx.set_baggage(baggage);
     if let Some(p) = parent {
-        ctx.set_trace_state(p.trace_state_arc());
+        p.pass_trace_state(&mut ctx);
     }
     let m = inner.reporter.metrics();
     let sampled = flags.is_sampled();
@@ -729,7 +736,7 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
         return Span {
             ctx,
             state: State::Unsampled {
-                tracer: inner.clone(),
+                tracer,
                 name,
                 local_root,
                 reconsider,
@@ -784,9 +791,17 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
     };
     Span {
         ctx,
-        state: State::Recording {
-            tracer: inner.clone(),
-            data,
-        },
+        state: State::Recording { tracer, data },
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Spans move by value (returned from `start`, kept in scopes): kept
+    /// small enough to be copied inline rather than through `memcpy`.
+    #[test]
+    fn span_and_context_stay_small() {
+        assert!(std::mem::size_of::<crate::SpanContext>() <= 56);
+        assert!(std::mem::size_of::<super::Span>() <= 112);
     }
 }

@@ -175,13 +175,22 @@ pub struct SpanContext {
     parent_id: SpanId,
     flags: Flags,
     baggage: Baggage,
-    debug_id: Option<Arc<str>>,
-    /// W3C `tracestate`, carried through unchanged to children and on
-    /// inject.
-    trace_state: Option<Arc<str>>,
+    /// What few contexts carry, behind one pointer to keep the context (and
+    /// every span) small.
+    rare: Option<Arc<Rare>>,
     /// True when this context came from another process (extract or parse);
     /// a span started under it is a local root.
     remote: bool,
+}
+
+/// The parts of a context that few contexts have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rare {
+    /// A `jaeger-debug-id` (partial contexts only).
+    debug_id: Option<Box<str>>,
+    /// W3C `tracestate`, carried through unchanged to children and on
+    /// inject.
+    trace_state: Option<Box<str>>,
 }
 
 impl SpanContext {
@@ -193,8 +202,7 @@ impl SpanContext {
             parent_id,
             flags,
             baggage: Baggage::default(),
-            debug_id: None,
-            trace_state: None,
+            rare: None,
             remote: false,
         }
     }
@@ -207,8 +215,7 @@ impl SpanContext {
             parent_id: SpanId::new(0),
             flags: Flags::from_bits(0),
             baggage: Baggage(None),
-            debug_id: None,
-            trace_state: None,
+            rare: None,
             remote: false,
         }
     }
@@ -216,7 +223,10 @@ impl SpanContext {
     /// A partial context carrying only a `jaeger-debug-id`.
     pub(crate) fn with_debug_id_only(debug_id: &str) -> Self {
         let mut ctx = SpanContext::empty();
-        ctx.debug_id = Some(Arc::from(debug_id));
+        ctx.rare = Some(Arc::new(Rare {
+            debug_id: Some(debug_id.into()),
+            trace_state: None,
+        }));
         ctx.remote = true;
         ctx
     }
@@ -263,7 +273,7 @@ impl SpanContext {
 
     /// The `jaeger-debug-id` this partial context carries, if any.
     pub fn debug_id(&self) -> Option<&str> {
-        self.debug_id.as_deref()
+        self.rare.as_ref()?.debug_id.as_deref()
     }
 
     /// The baggage value for `key`.
@@ -285,15 +295,32 @@ impl SpanContext {
 
     /// The W3C `tracestate` received with this trace, if any.
     pub fn trace_state(&self) -> Option<&str> {
-        self.trace_state.as_deref()
+        self.rare.as_ref()?.trace_state.as_deref()
     }
 
-    pub(crate) fn set_trace_state(&mut self, state: Option<Arc<str>>) {
-        self.trace_state = state;
+    /// Sets the W3C `tracestate` (and drops any debug id).
+    pub(crate) fn set_trace_state(&mut self, state: Option<Box<str>>) {
+        self.rare = state.map(|s| {
+            Arc::new(Rare {
+                debug_id: None,
+                trace_state: Some(s),
+            })
+        });
     }
 
-    pub(crate) fn trace_state_arc(&self) -> Option<Arc<str>> {
-        self.trace_state.clone()
+    /// Gives a child's context what it inherits from this one beyond ids,
+    /// flags and baggage: the `tracestate`.
+    pub(crate) fn pass_trace_state(&self, child: &mut SpanContext) {
+        child.rare = match &self.rare {
+            Some(r) if r.debug_id.is_none() => Some(r.clone()),
+            Some(r) => r.trace_state.clone().map(|s| {
+                Arc::new(Rare {
+                    debug_id: None,
+                    trace_state: Some(s),
+                })
+            }),
+            None => None,
+        };
     }
 
     /// This context marked as received from another process.
@@ -335,8 +362,8 @@ impl fmt::Debug for SpanContext {
             .field("parent_id", &self.parent_id)
             .field("flags", &self.flags)
             .field("baggage", &self.baggage)
-            .field("debug_id", &self.debug_id)
-            .field("trace_state", &self.trace_state)
+            .field("debug_id", &self.debug_id())
+            .field("trace_state", &self.trace_state())
             .field("remote", &self.remote)
             .finish()
     }

@@ -1,7 +1,5 @@
 //! W3C Trace Context (`traceparent`, `tracestate`) and W3C `baggage`.
 
-use std::sync::Arc;
-
 use super::{percent_decode, percent_encode, Extractor, Injector};
 use crate::error::Error;
 use crate::id::{SpanId, TraceId};
@@ -107,7 +105,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             let mut ctx = parse_traceparent(&p)?;
             let state = state.join(",");
             if !state.is_empty() {
-                ctx.set_trace_state(Some(Arc::from(state)));
+                ctx.set_trace_state(Some(Box::from(state)));
             }
             ctx
         }

@@ -147,7 +147,10 @@ impl Reporter {
                     let _ = self.control.send(Control::Wake);
                 }
             }
-            Err(TrySendError::Full(_)) => Metrics::add(&self.metrics.dropped_queue_full, 1),
+            Err(TrySendError::Full(span)) => {
+                Metrics::add(&self.metrics.dropped_queue_full, 1);
+                pool::keep(span);
+            }
             Err(TrySendError::Disconnected(_)) => Metrics::add(&self.metrics.dropped_closed, 1),
         }
     }

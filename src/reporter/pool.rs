@@ -57,6 +57,35 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
         .flatten()
 }
 
+/// Clears a span for reuse, keeping only modest capacity.
+fn empty(span: &mut SpanData) {
+    span.operation_name = Cow::Borrowed("");
+    if span.tags.capacity() > KEEP_TAGS {
+        span.tags = Default::default();
+    } else {
+        span.tags.clear();
+    }
+    if span.logs.capacity() > KEEP_LOGS {
+        span.logs = Vec::new();
+    } else {
+        span.logs.clear();
+    }
+    span.references = Vec::new();
+}
+
+/// Keeps, emptied, a span box this thread could not queue (the span was
+/// dropped and counted), for its next span.
+pub(crate) fn keep(mut span: Box<SpanData>) {
+    let _ = LOCAL.try_with(|local| {
+        if let Ok(mut local) = local.try_borrow_mut() {
+            if local.len() < RACK {
+                empty(&mut span);
+                local.push(span);
+            }
+        }
+    });
+}
+
 /// The reporter thread's side: collects emptied boxes into racks.
 #[derive(Debug)]
 pub(crate) struct Returns {
@@ -76,18 +105,7 @@ impl Default for Returns {
 impl Returns {
     /// Empties `span` (keeping modest capacity) and queues it for reuse.
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
-        span.operation_name = Cow::Borrowed("");
-        if span.tags.capacity() > KEEP_TAGS {
-            span.tags = Default::default();
-        } else {
-            span.tags.clear();
-        }
-        if span.logs.capacity() > KEEP_LOGS {
-            span.logs = Vec::new();
-        } else {
-            span.logs.clear();
-        }
-        span.references = Vec::new();
+        empty(&mut span);
         if self.rack.capacity() == 0 {
             self.rack.reserve_exact(RACK);
         }
