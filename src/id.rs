@@ -87,7 +87,8 @@ impl FromStr for TraceId {
     fn from_str(s: &str) -> Result<Self, Error> {
         // Checked before slicing: a non-ASCII input must not be cut inside
         // a character (found by the property tests).
-        if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // (parse_hex_u64 checks the digits.)
+        if s.is_empty() || s.len() > 32 || !s.is_ascii() {
             return Err(Error::propagation(format!(
                 "trace id {s:?} must have 1 to 32 hex digits"
             )));
@@ -152,12 +153,21 @@ impl FromStr for SpanId {
 
 /// Parses 1..=16 hex digits of either case, without sign or prefix.
 pub(crate) fn parse_hex_u64(s: &str, what: &str) -> Result<u64, Error> {
-    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::propagation(format!(
-            "{what} {s:?} must have 1 to 16 hex digits"
-        )));
+    let bad = || Error::propagation(format!("{what} {s:?} must have 1 to 16 hex digits"));
+    if s.is_empty() || s.len() > 16 {
+        return Err(bad());
     }
-    u64::from_str_radix(s, 16).map_err(|e| Error::propagation(format!("{what} {s:?}: {e}")))
+    let mut v = 0u64;
+    for b in s.bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return Err(bad()),
+        };
+        v = v << 4 | u64::from(d);
+    }
+    Ok(v)
 }
 
 thread_local! {

@@ -79,56 +79,109 @@ impl fmt::Debug for Flags {
 /// in this process and across process boundaries.
 ///
 /// Shared copy-on-write, so handing a context to a child costs a reference
-/// count, not a copy.
+/// count, not a copy. The items are packed into one string (key, value,
+/// key, value, ...) with their end offsets alongside, so extracting baggage
+/// costs two allocations however many items it has.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Baggage(Option<Arc<Vec<(String, String)>>>);
+pub(crate) struct Baggage(Option<Arc<Packed>>);
 
-impl Baggage {
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .as_ref()?
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+/// Baggage items packed into one buffer.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Packed {
+    text: String,
+    /// Per item: the end of its key and the end of its value in `text`.
+    ends: smallvec::SmallVec<[(u32, u32); 4]>,
+}
+
+impl Packed {
+    /// Appends an item written by `key` and `value` straight into the
+    /// buffer (no intermediate strings). Repeated keys are resolved by
+    /// [`Baggage::from_packed`].
+    pub(crate) fn push_with(
+        &mut self,
+        key: impl FnOnce(&mut String),
+        value: impl FnOnce(&mut String),
+    ) {
+        if self.text.capacity() == 0 {
+            self.text.reserve(64);
+        }
+        key(&mut self.text);
+        let key_end = self.text.len() as u32;
+        value(&mut self.text);
+        self.ends.push((key_end, self.text.len() as u32));
     }
 
-    pub(crate) fn set(&mut self, key: String, value: String) {
-        let items = Arc::make_mut(self.0.get_or_insert_with(Default::default));
-        match items.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => items.push((key, value)),
-        }
-    }
-
-    /// Baggage from pairs in order; a repeated key keeps its last value.
-    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        if pairs.is_empty() {
-            return Baggage(None);
-        }
-        let has_repeats = pairs
-            .iter()
-            .enumerate()
-            .any(|(i, (k, _))| pairs[i + 1..].iter().any(|(k2, _)| k2 == k));
-        if has_repeats {
-            let mut b = Baggage(None);
-            for (k, v) in pairs {
-                b.set(k, v);
-            }
-            return b;
-        }
-        Baggage(Some(Arc::new(pairs)))
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
-            .as_deref()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+    pub(crate) fn push(&mut self, key: &str, value: &str) {
+        self.push_with(|t| t.push_str(key), |t| t.push_str(value));
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.as_ref().is_none_or(|v| v.is_empty())
+        self.ends.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&(k, v)| {
+            let (k, v) = (k as usize, v as usize);
+            let item = (&self.text[start..k], &self.text[k..v]);
+            start = v;
+            item
+        })
+    }
+
+    fn has_repeats(&self) -> bool {
+        let keys: smallvec::SmallVec<[&str; 8]> = self.iter().map(|(k, _)| k).collect();
+        keys.iter()
+            .enumerate()
+            .any(|(i, k)| keys[i + 1..].contains(k))
+    }
+}
+
+impl Baggage {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    pub(crate) fn set(&mut self, key: String, value: String) {
+        // Rebuilt whole: setting baggage is rare next to reading it.
+        let mut fresh = Packed::default();
+        let mut replaced = false;
+        for (k, v) in self.iter() {
+            if k == key {
+                fresh.push(k, &value);
+                replaced = true;
+            } else {
+                fresh.push(k, v);
+            }
+        }
+        if !replaced {
+            fresh.push(&key, &value);
+        }
+        self.0 = Some(Arc::new(fresh));
+    }
+
+    /// Baggage from packed items in order; a repeated key keeps its last
+    /// value (in the position of its first appearance).
+    pub(crate) fn from_packed(packed: Packed) -> Self {
+        if packed.is_empty() {
+            return Baggage(None);
+        }
+        if packed.has_repeats() {
+            let mut b = Baggage(None);
+            for (k, v) in packed.iter() {
+                b.set(k.to_owned(), v.to_owned());
+            }
+            return b;
+        }
+        Baggage(Some(Arc::new(packed)))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.as_deref().into_iter().flat_map(Packed::iter)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|p| p.is_empty())
     }
 
     /// Adds the items of `other` that this baggage does not have yet.
@@ -137,10 +190,17 @@ impl Baggage {
             *self = other.clone();
             return;
         }
-        for (k, v) in other.iter() {
-            if self.get(k).is_none() {
-                self.set(k.to_owned(), v.to_owned());
-            }
+        if other.is_empty() || self.0.as_ref().map(Arc::as_ptr) == other.0.as_ref().map(Arc::as_ptr)
+        {
+            return;
+        }
+        let missing: Vec<(String, String)> = other
+            .iter()
+            .filter(|(k, _)| self.get(k).is_none())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        for (k, v) in missing {
+            self.set(k, v);
         }
     }
 }
@@ -406,6 +466,22 @@ impl fmt::Display for SpanContext {
     }
 }
 
+/// The four `:`-separated parts of `s`, if it has exactly four.
+fn split4(s: &str) -> Option<[&str; 4]> {
+    let mut parts = [""; 4];
+    let mut n = 0;
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b':' {
+            *parts.get_mut(n)? = &s[start..i];
+            n += 1;
+            start = i + 1;
+        }
+    }
+    *parts.get_mut(n)? = &s[start..];
+    (n == 3).then_some(parts)
+}
+
 impl FromStr for SpanContext {
     type Err = Error;
 
@@ -415,20 +491,13 @@ impl FromStr for SpanContext {
     /// marked remote.
     fn from_str(s: &str) -> Result<Self, Error> {
         let decoded;
-        let s = if s.contains('%') {
+        let s = if s.as_bytes().contains(&b'%') {
             decoded = s.replace("%3A", ":").replace("%3a", ":");
             decoded.as_str()
         } else {
             s
         };
-        let mut parts = s.split(':');
-        let (Some(trace), Some(span), Some(parent), Some(flags), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Some([trace, span, parent, flags]) = split4(s) else {
             return Err(Error::propagation(format!(
                 "uber-trace-id {s:?} must have exactly four ':'-separated parts"
             )));

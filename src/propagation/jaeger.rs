@@ -1,9 +1,12 @@
 //! The Jaeger text format: `uber-trace-id`, `uberctx-*`, `jaeger-baggage`,
 //! `jaeger-debug-id`.
 
-use super::{percent_decode, percent_encode, strip_prefix_ignore_case, Extractor, Injector};
+use super::{
+    percent_decode_into, percent_encode, push_lowercase, strip_prefix_ignore_case, Extractor,
+    Injector,
+};
 use crate::error::Error;
-use crate::span_context::SpanContext;
+use crate::span_context::{Packed, SpanContext};
 
 /// Header carrying `{trace-id}:{span-id}:{parent-id}:{flags}`.
 pub const TRACE_HEADER: &str = "uber-trace-id";
@@ -34,7 +37,7 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let mut trace: Option<Result<SpanContext, Error>> = None;
     let mut debug_id: Option<String> = None;
-    let mut baggage: Vec<(String, String)> = Vec::new();
+    let mut baggage = Packed::default();
     carrier.for_each(&mut |key, value| {
         if key.eq_ignore_ascii_case(TRACE_HEADER) {
             trace =
@@ -43,17 +46,17 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
                 }));
         } else if let Some(k) = strip_prefix_ignore_case(key, BAGGAGE_PREFIX) {
             if !k.is_empty() {
-                if baggage.is_empty() {
-                    baggage.reserve(4);
-                }
-                baggage.push((k.to_ascii_lowercase(), percent_decode(value)));
+                baggage.push_with(|t| push_lowercase(t, k), |t| percent_decode_into(value, t));
             }
         } else if key.eq_ignore_ascii_case(BAGGAGE_HEADER) {
             for item in value.split(',') {
                 if let Some((k, v)) = item.split_once('=') {
                     let k = k.trim();
                     if !k.is_empty() {
-                        baggage.push((k.to_ascii_lowercase(), percent_decode(v.trim())));
+                        baggage.push_with(
+                            |t| push_lowercase(t, k),
+                            |t| percent_decode_into(v.trim(), t),
+                        );
                     }
                 }
             }
@@ -69,7 +72,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
         (None, None) => return Ok(None),
     };
     if !baggage.is_empty() {
-        ctx.set_baggage(crate::span_context::Baggage::from_pairs(baggage));
+        ctx.set_baggage(crate::span_context::Baggage::from_packed(baggage));
     }
     Ok(Some(ctx))
 }

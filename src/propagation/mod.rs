@@ -167,11 +167,20 @@ pub(crate) fn percent_encode(s: &str) -> String {
 /// `+`; a literal `+` arrives as `%2B` from every reference client). An
 /// invalid escape or a result that is not UTF-8 yields the input unchanged.
 pub(crate) fn percent_decode(s: &str) -> String {
+    let mut out = String::new();
+    percent_decode_into(s, &mut out);
+    out
+}
+
+/// Appends `s` percent-decoded (`+` as a space) to `out`; `s` as it is when
+/// it is not valid percent-encoding of UTF-8.
+pub(crate) fn percent_decode_into(s: &str, out: &mut String) {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
-        return s.to_owned();
+        out.push_str(s);
+        return;
     }
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -183,23 +192,36 @@ pub(crate) fn percent_decode(s: &str) -> String {
                 });
                 match hex {
                     Some(b) => {
-                        out.push(b);
+                        decoded.push(b);
                         i += 3;
                     }
-                    None => return s.to_owned(),
+                    None => {
+                        out.push_str(s);
+                        return;
+                    }
                 }
             }
             b'+' => {
-                out.push(b' ');
+                decoded.push(b' ');
                 i += 1;
             }
             b => {
-                out.push(b);
+                decoded.push(b);
                 i += 1;
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+    match std::str::from_utf8(&decoded) {
+        Ok(d) => out.push_str(d),
+        Err(_) => out.push_str(s),
+    }
+}
+
+/// Appends `s` with ASCII letters lowercased.
+pub(crate) fn push_lowercase(out: &mut String, s: &str) {
+    let start = out.len();
+    out.push_str(s);
+    out[start..].make_ascii_lowercase();
 }
 
 #[cfg(test)]
