@@ -17,7 +17,7 @@ use crate::sampler::{
     Sampler,
 };
 use crate::tag::{Tag, TagValue};
-use crate::tracer::{Limits, SpanObserver, Tracer, TracerGuard, TracerInner};
+use crate::tracer::{Limits, SpanObserver, Tracer, TracerGuard, TracerId, TracerInner};
 use crate::transport::http::Collector;
 use crate::transport::udp::UdpTransport;
 use crate::transport::Transport;
@@ -609,6 +609,7 @@ impl TracerBuilder {
             }
         };
         Ok(Tracer::from_inner(TracerInner {
+            id: TracerId::fresh(),
             service_name: self.service_name,
             sampler,
             trace_id_128: self.trace_id_128,

@@ -13,7 +13,7 @@ use crate::reporter::pool;
 use crate::scope;
 use crate::span_context::{Baggage, Flags, SpanContext};
 use crate::tag::{LogFields, LogRecord, Tag, TagValue};
-use crate::tracer::{Tracer, TracerInner};
+use crate::tracer::{Tracer, TracerId, TracerInner};
 
 /// The tag that forces a sampling decision: an integer > 0 makes the trace
 /// sampled and debug, 0 makes it unsampled.
@@ -179,13 +179,13 @@ enum State {
     Noop,
     /// Sampled and not yet finished: everything is recorded.
     Recording {
-        tracer: Arc<TracerInner>,
+        tracer: TracerId,
         data: Box<SpanData>,
     },
     /// Not sampled: nothing is recorded, but `sampling.priority` may still
     /// turn it into a recording span.
     Unsampled {
-        tracer: Arc<TracerInner>,
+        tracer: TracerId,
         name: Cow<'static, str>,
         local_root: bool,
         /// A root whose sampler decision was not final: a new operation
@@ -259,6 +259,9 @@ impl Span {
             } => {
                 *n = name.into();
                 if *reconsider {
+                    let Some(tracer) = tracer.get() else {
+                        return self;
+                    };
                     let decision = tracer.sampler.should_sample(self.ctx.trace_id(), n);
                     if decision.sampled {
                         let start = start_us.unwrap_or_else(now_micros);
@@ -419,8 +422,11 @@ impl Span {
         value: impl Into<String>,
     ) -> &mut Self {
         let tracer = match &self.state {
-            State::Recording { tracer, .. } | State::Unsampled { tracer, .. } => tracer.clone(),
+            State::Recording { tracer, .. } | State::Unsampled { tracer, .. } => tracer.get(),
             State::Noop | State::Finished => return self,
+        };
+        let Some(tracer) = tracer else {
+            return self;
         };
         let key = key.into();
         if let Some(allowed) = &tracer.limits.baggage_allow_list {
@@ -472,10 +478,12 @@ impl Span {
             State::Recording { tracer, mut data } => {
                 let end = end.unwrap_or_else(now_micros);
                 data.duration_us = end.saturating_sub(data.start_us);
-                if !tracer.observers.is_empty() {
-                    tracer.notify_finish(&data);
-                }
-                tracer.reporter.report(data);
+                tracer.with(|t| {
+                    if !t.observers.is_empty() {
+                        t.notify_finish(&data);
+                    }
+                    t.reporter.report(data);
+                });
             }
             State::Unsampled {
                 tracer,
@@ -484,25 +492,28 @@ impl Span {
                 local_root,
                 ..
             } => {
-                tracer.reporter.metrics().spans_finished_unsampled.incr();
-                if !tracer.observers.is_empty() {
-                    let start_us = start_us.unwrap_or(0);
-                    let end = end.unwrap_or_else(now_micros);
-                    let view = FinishedSpan {
-                        trace_id: self.ctx.trace_id(),
-                        span_id: self.ctx.span_id(),
-                        parent_id: self.ctx.parent_id(),
-                        flags: self.ctx.flags(),
-                        operation_name: name,
-                        references: Vec::new(),
-                        start_us,
-                        duration_us: end.saturating_sub(start_us),
-                        tags: SmallVec::new(),
-                        logs: Vec::new(),
-                        local_root,
-                    };
-                    tracer.notify_finish(&view);
-                }
+                let ctx = &self.ctx;
+                tracer.with(|t| {
+                    t.reporter.metrics().spans_finished_unsampled.incr();
+                    if !t.observers.is_empty() {
+                        let start_us = start_us.unwrap_or(0);
+                        let end = end.unwrap_or_else(now_micros);
+                        let view = FinishedSpan {
+                            trace_id: ctx.trace_id(),
+                            span_id: ctx.span_id(),
+                            parent_id: ctx.parent_id(),
+                            flags: ctx.flags(),
+                            operation_name: name,
+                            references: Vec::new(),
+                            start_us,
+                            duration_us: end.saturating_sub(start_us),
+                            tags: SmallVec::new(),
+                            logs: Vec::new(),
+                            local_root,
+                        };
+                        t.notify_finish(&view);
+                    }
+                });
             }
             State::Noop | State::Finished => {}
         }
@@ -635,9 +646,7 @@ impl<'t> SpanBuilder<'t> {
 }
 
 fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
-    // Taken first: a locked increment waits for earlier stores to drain,
-    // and here there are none yet (later, the new span's fields would be).
-    let tracer = inner.clone();
+    let tracer = inner.id;
     let SpanBuilder {
         name,
         references,

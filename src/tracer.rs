@@ -2,8 +2,10 @@
 //! reporter.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::config::TracerBuilder;
@@ -26,6 +28,8 @@ pub(crate) struct Limits {
 }
 
 pub(crate) struct TracerInner {
+    /// How spans find this tracer.
+    pub(crate) id: TracerId,
     pub(crate) service_name: String,
     pub(crate) sampler: Box<dyn Sampler>,
     pub(crate) trace_id_128: bool,
@@ -36,6 +40,99 @@ pub(crate) struct TracerInner {
     pub(crate) observers: Vec<Arc<dyn SpanObserver>>,
     /// The remote sampler, when there is one, for its counters.
     pub(crate) remote_sampler: Option<Arc<RemoteSampler>>,
+}
+
+/// The tracer a span belongs to, named rather than referenced.
+///
+/// A span that held the tracer by `Arc` would pay two locked instructions
+/// (clone at start, drop at finish), a good part of an unsampled span's
+/// cost. Instead each thread caches one strong reference per tracer it has
+/// finished spans of, and a span finds its tracer there by id; a thread
+/// that has not met the tracer yet looks it up once in the process-wide
+/// registry (which holds weak references). The user's [`Tracer`] handles
+/// decide the tracer's life: when the last one goes, the reporter is told to
+/// send what it has and stop, as before; spans finishing after that are
+/// counted as dropped (closed). Cached references are let go when a thread
+/// next meets a new tracer, or when it exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TracerId(u64);
+
+static NEXT_TRACER: AtomicU64 = AtomicU64::new(1);
+static REGISTRY: Mutex<Vec<(TracerId, Weak<TracerInner>)>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static CACHE: RefCell<Vec<(TracerId, Arc<TracerInner>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl TracerId {
+    pub(crate) fn fresh() -> TracerId {
+        TracerId(NEXT_TRACER.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn register(inner: &Arc<TracerInner>) {
+        let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        registry.retain(|(_, w)| w.strong_count() > 0);
+        registry.push((inner.id, Arc::downgrade(inner)));
+    }
+
+    fn lookup(self) -> Option<Arc<TracerInner>> {
+        let registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        registry
+            .iter()
+            .find(|(id, _)| *id == self)
+            .and_then(|(_, w)| w.upgrade())
+    }
+
+    /// Runs `f` with the tracer, if it still exists.
+    #[inline]
+    pub(crate) fn with<R>(self, f: impl FnOnce(&TracerInner) -> R) -> Option<R> {
+        let mut f = Some(f);
+        let cached = CACHE
+            .try_with(|cache| {
+                // A shared borrow: `f` may finish spans of its own (an
+                // observer), which borrow again.
+                let cache = cache.try_borrow().ok()?;
+                let (_, inner) = cache.iter().find(|(id, _)| *id == self)?;
+                f.take().map(|f| f(inner))
+            })
+            .ok()
+            .flatten();
+        if cached.is_some() {
+            return cached;
+        }
+        let inner = self.lookup()?;
+        let _ = CACHE.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                cache.retain(|(_, t)| !t.reporter.is_closed());
+                cache.push((self, inner.clone()));
+            }
+        });
+        f.take().map(|f| f(&inner))
+    }
+
+    /// The tracer itself (for the rarer paths that keep it a while).
+    pub(crate) fn get(self) -> Option<Arc<TracerInner>> {
+        let cached = CACHE
+            .try_with(|cache| {
+                let cache = cache.try_borrow().ok()?;
+                let (_, inner) = cache.iter().find(|(id, _)| *id == self)?;
+                Some(inner.clone())
+            })
+            .ok()
+            .flatten();
+        cached.or_else(|| self.lookup())
+    }
+}
+
+/// What the user's [`Tracer`] handles share: the last one to go closes the
+/// tracer (without waiting).
+struct Handle(Arc<TracerInner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.sampler.close();
+        self.0.reporter.close_nowait();
+    }
 }
 
 /// Callbacks on span start and finish, for users who derive their own
@@ -128,12 +225,12 @@ impl fmt::Debug for TracerInner {
 /// ```
 #[derive(Clone)]
 pub struct Tracer {
-    inner: Option<Arc<TracerInner>>,
+    inner: Option<Arc<Handle>>,
 }
 
 impl fmt::Debug for Tracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
+        match self.inner() {
             Some(inner) => fmt::Debug::fmt(inner, f),
             None => f.write_str("Tracer(noop)"),
         }
@@ -153,13 +250,16 @@ impl Tracer {
     }
 
     pub(crate) fn from_inner(inner: TracerInner) -> Tracer {
+        let inner = Arc::new(inner);
+        TracerId::register(&inner);
         Tracer {
-            inner: Some(Arc::new(inner)),
+            inner: Some(Arc::new(Handle(inner))),
         }
     }
 
+    #[inline]
     pub(crate) fn inner(&self) -> Option<&Arc<TracerInner>> {
-        self.inner.as_ref()
+        self.inner.as_ref().map(|h| &h.0)
     }
 
     /// True for the no-op tracer.
@@ -169,7 +269,7 @@ impl Tracer {
 
     /// The service name ("" for the no-op tracer).
     pub fn service_name(&self) -> &str {
-        self.inner.as_deref().map_or("", |i| &i.service_name)
+        self.inner().map_or("", |i| &i.service_name)
     }
 
     /// A builder for a span named `operation_name`.
@@ -190,7 +290,7 @@ impl Tracer {
     /// Writes `ctx` into `carrier` in every configured format. An invalid
     /// (empty) context writes nothing.
     pub fn inject(&self, ctx: &SpanContext, carrier: &mut dyn Injector) {
-        if let Some(inner) = &self.inner {
+        if let Some(inner) = self.inner() {
             for p in &inner.propagation {
                 p.inject(ctx, carrier);
             }
@@ -208,7 +308,7 @@ impl Tracer {
     /// A propagation error naming the header when a present header is
     /// malformed (and no later format yields a valid context).
     pub fn extract(&self, carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
-        let Some(inner) = &self.inner else {
+        let Some(inner) = self.inner() else {
             return Ok(None);
         };
         // The first format with a real trace wins; a partial context
@@ -250,7 +350,7 @@ impl Tracer {
         ctx: &SpanContext,
         writer: &mut dyn std::io::Write,
     ) -> Result<(), Error> {
-        match &self.inner {
+        match self.inner() {
             Some(_) if ctx.is_valid() => binary::inject(ctx, writer),
             _ => Ok(()),
         }
@@ -267,7 +367,7 @@ impl Tracer {
         &self,
         reader: &mut dyn std::io::Read,
     ) -> Result<Option<SpanContext>, Error> {
-        match &self.inner {
+        match self.inner() {
             Some(inner) => binary::extract(reader, inner.limits.extracted_baggage),
             None => Ok(None),
         }
@@ -281,7 +381,7 @@ impl Tracer {
     /// A timeout error when the deadline passes, a closed error after
     /// [`close`](Tracer::close).
     pub fn flush(&self) -> Result<(), Error> {
-        match &self.inner {
+        match self.inner() {
             Some(inner) => inner.reporter.flush(inner.close_timeout),
             None => Ok(()),
         }
@@ -296,7 +396,7 @@ impl Tracer {
     /// A timeout error when the reporter did not finish in time; what it had
     /// not sent is counted as still queued.
     pub fn close(&self) -> Result<(), Error> {
-        match &self.inner {
+        match self.inner() {
             Some(inner) => {
                 inner.sampler.close();
                 inner.reporter.close(inner.close_timeout)
@@ -307,7 +407,7 @@ impl Tracer {
 
     /// The tracer's counters (all zero for the no-op tracer).
     pub fn metrics(&self) -> MetricsSnapshot {
-        let Some(inner) = self.inner.as_deref() else {
+        let Some(inner) = self.inner() else {
             return MetricsSnapshot::default();
         };
         let mut m = inner.reporter.snapshot();

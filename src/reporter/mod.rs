@@ -1,11 +1,13 @@
 //! The reporter: a bounded queue from the application threads to one
 //! background thread that batches spans and hands them to the transport.
 //!
-//! Finishing a span only moves it into the queue with `try_send`; when the
+//! Finishing a span only moves it into the queue (see `queue`: a slot of
+//! the thread's own, then a bounded channel, a batch at a time); when the
 //! queue is full the span is dropped and counted. The application thread
 //! never blocks and never does I/O.
 
 pub(crate) mod pool;
+mod queue;
 mod segment;
 mod worker;
 
@@ -14,13 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, unbounded, Sender};
 
 use crate::error::Error;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::span::SpanData;
 use crate::tag::Tag;
 use crate::transport::Transport;
+use queue::Queue;
 
 /// Settings of the reporter thread.
 #[derive(Debug, Clone)]
@@ -45,18 +48,11 @@ pub(crate) enum Control {
 /// The application side of the reporter.
 #[derive(Debug)]
 pub(crate) struct Reporter {
-    spans: Sender<Box<SpanData>>,
-    /// Kept to account for spans that race a close: one whose `report`
-    /// passed the closed check just before `close` can land in the queue
-    /// after the thread drained it; `close` drains again and counts those.
-    leftovers: Receiver<Box<SpanData>>,
+    queue: Arc<Queue>,
     control: Sender<Control>,
     metrics: Arc<Metrics>,
     /// Set while a `Control::Wake` is on its way.
     wake: Arc<AtomicBool>,
-    /// Queue length above which a sender wakes the reporter thread.
-    high_water: usize,
-    closed: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Set for the in-memory reporter: spans are kept here, not sent.
     memory: Option<Arc<Mutex<Vec<SpanData>>>>,
@@ -66,16 +62,12 @@ impl Reporter {
     /// A reporter that keeps finished spans in `store` (no thread, no I/O).
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn in_memory(store: Arc<Mutex<Vec<SpanData>>>) -> Self {
-        let (spans, leftovers) = bounded(1);
         let (control, _) = unbounded();
         Reporter {
-            spans,
-            leftovers,
+            queue: Arc::new(Queue::new(1)),
             control,
             metrics: Arc::new(Metrics::default()),
             wake: Arc::new(AtomicBool::new(false)),
-            high_water: usize::MAX,
-            closed: AtomicBool::new(false),
             thread: Mutex::new(None),
             memory: Some(store),
         }
@@ -86,21 +78,20 @@ impl Reporter {
         config: ReporterConfig,
         transport: Box<dyn Transport>,
     ) -> Result<Self, Error> {
-        let capacity = config.queue_size.max(1);
-        let (spans_tx, spans_rx) = bounded(capacity);
+        let queue = Arc::new(Queue::new(config.queue_size));
         let (control_tx, control_rx) = unbounded();
         let metrics = Arc::new(Metrics::default());
         let worker_metrics = metrics.clone();
         let wake = Arc::new(AtomicBool::new(false));
         let worker_wake = wake.clone();
-        let leftovers = spans_rx.clone();
+        let worker_queue = queue.clone();
         let thread = std::thread::Builder::new()
             .name("jaeger-reporter".into())
             .spawn(move || {
                 worker::run(
                     config,
                     transport,
-                    spans_rx,
+                    worker_queue,
                     control_rx,
                     worker_metrics,
                     worker_wake,
@@ -108,13 +99,10 @@ impl Reporter {
             })
             .map_err(|e| Error::io("cannot spawn the jaeger-reporter thread", e))?;
         Ok(Reporter {
-            spans: spans_tx,
-            leftovers,
+            queue,
             control: control_tx,
             metrics,
             wake,
-            high_water: capacity / 2,
-            closed: AtomicBool::new(false),
             thread: Mutex::new(Some(thread)),
             memory: None,
         })
@@ -124,34 +112,19 @@ impl Reporter {
     /// queue is full or the reporter closed.
     #[inline]
     pub(crate) fn report(&self, span: Box<SpanData>) {
-        if self.closed.load(Ordering::Relaxed) {
-            Metrics::add(&self.metrics.dropped_closed, 1);
-            return;
-        }
         if let Some(store) = &self.memory {
+            if self.queue.is_closed() {
+                Metrics::add(&self.metrics.dropped_closed, 1);
+                return;
+            }
             store.lock().unwrap_or_else(|e| e.into_inner()).push(*span);
             Metrics::add(&self.metrics.received, 1);
             Metrics::add(&self.metrics.reported, 1);
             return;
         }
-        let check = span.span_id.get() & 0x3f == 0;
-        match self.spans.try_send(span) {
-            Ok(()) => {
-                // About one send in 64 (the span id is random) looks at the
-                // queue's length, and wakes the polling reporter thread
-                // when it is half full.
-                if check
-                    && self.spans.len() >= self.high_water
-                    && !self.wake.swap(true, Ordering::Relaxed)
-                {
-                    let _ = self.control.send(Control::Wake);
-                }
-            }
-            Err(TrySendError::Full(span)) => {
-                Metrics::add(&self.metrics.dropped_queue_full, 1);
-                pool::keep(span);
-            }
-            Err(TrySendError::Disconnected(_)) => Metrics::add(&self.metrics.dropped_closed, 1),
+        // The reporter thread polls; it is woken only when the queue fills.
+        if self.queue.push(span, &self.metrics) && !self.wake.swap(true, Ordering::Relaxed) {
+            let _ = self.control.send(Control::Wake);
         }
     }
 
@@ -160,7 +133,7 @@ impl Reporter {
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
-        self.metrics.snapshot(self.spans.len() as u64)
+        self.metrics.snapshot(self.queue.len() as u64)
     }
 
     fn request(
@@ -184,7 +157,7 @@ impl Reporter {
     /// Sends everything queued or buffered now and waits for it, at most
     /// `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        if self.closed.load(Ordering::Relaxed) {
+        if self.queue.is_closed() {
             return Err(Error::closed());
         }
         if self.memory.is_some() {
@@ -196,7 +169,7 @@ impl Reporter {
     /// Refuses new spans, sends everything already accepted and stops the
     /// thread, waiting at most `timeout`. Closing again returns at once.
     pub(crate) fn close(&self, timeout: Duration) -> Result<(), Error> {
-        if self.closed.swap(true, Ordering::SeqCst) || self.memory.is_some() {
+        if !self.queue.close() || self.memory.is_some() {
             return Ok(());
         }
         let result = self.request(Control::Close, timeout);
@@ -206,7 +179,9 @@ impl Reporter {
                 if h.join().is_err() {
                     log::error!("jaeger: the reporter thread panicked while closing");
                 }
-                let late = self.leftovers.try_iter().count() as u64;
+                // Spans that raced the close into the channel after the
+                // thread's last drain.
+                let late = self.queue.drain(drop) as u64;
                 Metrics::add(&self.metrics.dropped_closed, late);
             }
             (Err(e), _) => {
@@ -219,13 +194,24 @@ impl Reporter {
     }
 }
 
-impl Drop for Reporter {
-    fn drop(&mut self) {
-        // The last handle is gone without a close: ask the thread to send what
-        // it has and stop, but do not wait for it.
-        if !self.closed.swap(true, Ordering::SeqCst) {
+impl Reporter {
+    /// Asks the thread to send what it has and stop, without waiting (the
+    /// last tracer handle is gone without a close).
+    pub(crate) fn close_nowait(&self) {
+        if self.queue.close() {
             let (ack, _) = bounded(1);
             let _ = self.control.send(Control::Close(ack));
         }
+    }
+
+    /// True once closing has begun.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.close_nowait();
     }
 }

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::sync::atomic::AtomicBool;
 
 use super::pool::Returns;
+use super::queue::Queue;
 use super::segment::{Packet, Segment};
 use super::{Control, ReporterConfig};
 use crate::encode::{encoder, ClientStats, Encode, Trim};
@@ -23,8 +24,6 @@ use std::sync::atomic::Ordering::Relaxed;
 /// Emptied segments kept for reuse, and the largest kept.
 const SPARE_SEGMENTS: usize = 256;
 const SPARE_SEGMENT_BYTES: usize = 16 * 1024;
-/// Spans taken from the queue between two reads of the clock.
-const DRAIN_RUN: usize = 256;
 /// How long the thread sleeps between polls of the queue while spans
 /// arrive.
 const POLL_BUSY: Duration = Duration::from_millis(4);
@@ -63,7 +62,7 @@ struct Worker {
 pub(super) fn run(
     config: ReporterConfig,
     transport: Box<dyn Transport>,
-    spans: Receiver<Box<SpanData>>,
+    queue: Arc<Queue>,
     control: Receiver<Control>,
     metrics: Arc<Metrics>,
     wake: Arc<AtomicBool>,
@@ -107,39 +106,18 @@ pub(super) fn run(
     let mut idle_poll = POLL_BUSY;
     // The thread polls the queue rather than blocking on it: a sender then
     // never finds a sleeping receiver to wake (a futex system call on the
-    // application thread for every span). Senders wake it only when the
-    // queue is half full (`Control::Wake`).
+    // application thread). Senders wake it only when the queue is half full
+    // (`Control::Wake`).
     loop {
         let now = Instant::now();
-        let mut taken = 0usize;
-        let disconnected = loop {
-            match spans.try_recv() {
-                Ok(span) => {
-                    w.accept(span, now);
-                    taken += 1;
-                    if taken.is_multiple_of(DRAIN_RUN) {
-                        break false;
-                    }
-                }
-                Err(TryRecvError::Empty) => break false,
-                Err(TryRecvError::Disconnected) => break true,
-            }
-        };
-        if disconnected {
-            w.flush_all();
-            return;
-        }
+        let taken = queue.drain(|span| w.accept(span, now));
         let now = if taken > 0 { Instant::now() } else { now };
         if now >= next_tick {
             w.tick(now);
             crate::clock::recalibrate();
             next_tick = now + tick;
             #[cfg(feature = "metrics")]
-            crate::metrics::publish(&w.metrics.snapshot(spans.len() as u64));
-        }
-        if taken >= DRAIN_RUN {
-            // More may be waiting: take them before sleeping.
-            continue;
+            crate::metrics::publish(&w.metrics.snapshot(queue.len() as u64));
         }
         // Poll often while spans arrive, back off while none do.
         idle_poll = if taken > 0 {
@@ -156,24 +134,17 @@ pub(super) fn run(
             }
             Ok(Control::Flush(ack)) => {
                 let now = Instant::now();
-                for _ in 0..spans.len() {
-                    match spans.try_recv() {
-                        Ok(span) => w.accept(span, now),
-                        Err(_) => break,
-                    }
-                }
+                queue.drain(|span| w.accept(span, now));
                 w.flush_all();
                 #[cfg(feature = "metrics")]
-                crate::metrics::publish(&w.metrics.snapshot(spans.len() as u64));
+                crate::metrics::publish(&w.metrics.snapshot(queue.len() as u64));
                 let _ = ack.send(());
             }
             Ok(Control::Close(ack)) => {
                 // New spans are refused before Close is sent, so this
                 // drains to the end.
                 let now = Instant::now();
-                while let Ok(span) = spans.try_recv() {
-                    w.accept(span, now);
-                }
+                queue.drain(|span| w.accept(span, now));
                 w.flush_all();
                 #[cfg(feature = "metrics")]
                 crate::metrics::publish(&w.metrics.snapshot(0));
@@ -181,9 +152,7 @@ pub(super) fn run(
                 return;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                while let Ok(span) = spans.try_recv() {
-                    w.accept(span, now);
-                }
+                queue.drain(|span| w.accept(span, now));
                 w.flush_all();
                 return;
             }

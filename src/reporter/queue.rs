@@ -1,0 +1,285 @@
+//! The queue between application threads and the reporter thread.
+//!
+//! Each application thread first collects its finished spans in a small
+//! slot of its own (an uncontended lock, never waited for: a thread that
+//! finds its slot busy sends its span directly). A full slot, or the end of
+//! a local root span (which ends this process's segment of a trace), moves
+//! the slot's spans as one batch into the bounded channel the reporter
+//! thread drains. So the channel, whose every operation moves cache lines
+//! between the two cores, is used once per batch instead of once per span.
+//! The reporter thread also empties every slot each time it polls, so a span
+//! waits in a slot only until the next poll (a few milliseconds), and
+//! flushes and closes see every span finished before them.
+//!
+//! The bound is on spans, not batches: a batch that would take the channel
+//! past `capacity` spans is dropped and counted.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use super::pool;
+use crate::metrics::Metrics;
+use crate::span::SpanData;
+
+/// Spans a slot collects before they travel as a batch.
+pub(crate) const BATCH: usize = 32;
+
+type Batch = Vec<Box<SpanData>>;
+
+/// One thread's finished spans, not yet in the channel.
+#[derive(Debug, Default)]
+struct Slot {
+    spans: Mutex<Batch>,
+}
+
+static NEXT_QUEUE: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    // This thread's slot in each queue it has used, by queue id.
+    static SLOTS: RefCell<Vec<(u64, Arc<Slot>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The bounded queue of finished spans, with one slot per thread.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    id: u64,
+    tx: Sender<Batch>,
+    rx: Receiver<Batch>,
+    /// Spans in the channel.
+    queued: AtomicUsize,
+    capacity: usize,
+    /// Above this many queued spans a sender wakes the reporter thread.
+    high_water: usize,
+    closed: AtomicBool,
+    slots: Mutex<Vec<Arc<Slot>>>,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (tx, rx) = bounded(capacity);
+        Queue {
+            id: NEXT_QUEUE.fetch_add(1, Ordering::Relaxed),
+            tx,
+            rx,
+            queued: AtomicUsize::new(0),
+            capacity,
+            high_water: capacity / 2,
+            closed: AtomicBool::new(false),
+            slots: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Refuses spans from now on; true if it was open.
+    pub(crate) fn close(&self) -> bool {
+        !self.closed.swap(true, Ordering::SeqCst)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Accepts a finished span (into this thread's slot, or the channel),
+    /// or drops and counts it. Returns true when the queue is filling up
+    /// and the reporter thread should be woken.
+    #[inline]
+    pub(crate) fn push(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
+        let mut span = Some(span);
+        let batch = SLOTS
+            .try_with(|slots| {
+                let mut slots = slots.try_borrow_mut().ok()?;
+                let slot = match slots.iter().position(|(id, _)| *id == self.id) {
+                    Some(i) => &slots[i].1,
+                    None => {
+                        // First span of this thread here: register a slot,
+                        // and let go of slots of closed queues.
+                        slots.retain(|(_, s)| Arc::strong_count(s) > 1);
+                        let slot = Arc::new(Slot::default());
+                        self.slots
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(slot.clone());
+                        slots.push((self.id, slot));
+                        &slots[slots.len() - 1].1
+                    }
+                };
+                let mut spans = slot.spans.try_lock().ok()?;
+                let span = span.take()?;
+                // Checked under the slot's lock: a close empties every slot
+                // after setting the flag, so a span either is seen by that
+                // or sees the flag.
+                if self.closed.load(Ordering::SeqCst) {
+                    Metrics::add(&metrics.dropped_closed, 1);
+                    return Some(None);
+                }
+                let ends_segment = span.local_root;
+                spans.push(span);
+                if spans.len() >= BATCH || ends_segment {
+                    Some(Some(std::mem::replace(
+                        &mut *spans,
+                        Vec::with_capacity(BATCH),
+                    )))
+                } else {
+                    Some(None)
+                }
+            })
+            .ok()
+            .flatten();
+        match (batch, span) {
+            (Some(Some(batch)), _) => self.send(batch, metrics),
+            (Some(None), _) => false,
+            // No slot to be had (its lock is held by the reporter thread
+            // right now, or the thread is exiting): straight to the channel.
+            (None, Some(span)) => self.send(vec![span], metrics),
+            (None, None) => false,
+        }
+    }
+
+    fn send(&self, batch: Batch, metrics: &Metrics) -> bool {
+        let n = batch.len();
+        if self.closed.load(Ordering::SeqCst) {
+            Metrics::add(&metrics.dropped_closed, n as u64);
+            return false;
+        }
+        let before = self.queued.fetch_add(n, Ordering::Relaxed);
+        if before + n > self.capacity {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            Metrics::add(&metrics.dropped_queue_full, n as u64);
+            batch.into_iter().for_each(pool::keep);
+            return true;
+        }
+        match self.tx.try_send(batch) {
+            Ok(()) => before + n >= self.high_water,
+            Err(TrySendError::Full(batch)) => {
+                self.queued.fetch_sub(n, Ordering::Relaxed);
+                Metrics::add(&metrics.dropped_queue_full, n as u64);
+                batch.into_iter().for_each(pool::keep);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(n, Ordering::Relaxed);
+                Metrics::add(&metrics.dropped_closed, n as u64);
+                false
+            }
+        }
+    }
+
+    /// The reporter thread's side: hands every span in the channel, then in
+    /// every slot, to `f`; returns how many.
+    pub(crate) fn drain(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
+        let mut taken = 0;
+        while let Ok(batch) = self.rx.try_recv() {
+            self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            taken += batch.len();
+            batch.into_iter().for_each(&mut f);
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in slots.iter() {
+            let spans = std::mem::take(&mut *slot.spans.lock().unwrap_or_else(|e| e.into_inner()));
+            taken += spans.len();
+            spans.into_iter().for_each(&mut f);
+        }
+        // Slots of threads that have exited (only this list holds them;
+        // what they had was taken above).
+        slots.retain(|s| Arc::strong_count(s) > 1);
+        taken
+    }
+
+    /// Spans waiting: in the channel and in the slots.
+    pub(crate) fn len(&self) -> usize {
+        let in_slots: usize = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|s| s.spans.lock().map_or(0, |v| v.len()))
+            .sum();
+        self.queued.load(Ordering::Relaxed) + in_slots
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{SpanId, TraceId};
+    use crate::span_context::Flags;
+    use std::borrow::Cow;
+
+    fn span(local_root: bool) -> Box<SpanData> {
+        Box::new(SpanData {
+            trace_id: TraceId::new(0, 1),
+            span_id: SpanId::new(2),
+            parent_id: SpanId::new(0),
+            flags: Flags::SAMPLED,
+            operation_name: Cow::Borrowed("op"),
+            references: Vec::new(),
+            start_us: 1,
+            duration_us: 2,
+            tags: Default::default(),
+            logs: Vec::new(),
+            local_root,
+        })
+    }
+
+    #[test]
+    fn slots_batch_and_drain_sees_everything() {
+        let q = Queue::new(1000);
+        let m = Metrics::default();
+        for _ in 0..BATCH - 1 {
+            q.push(span(false), &m);
+        }
+        assert_eq!(q.queued.load(Ordering::Relaxed), 0, "still in the slot");
+        assert_eq!(q.len(), BATCH - 1);
+        q.push(span(false), &m);
+        assert_eq!(
+            q.queued.load(Ordering::Relaxed),
+            BATCH,
+            "a full slot travels"
+        );
+        q.push(span(false), &m);
+        q.push(span(true), &m);
+        assert_eq!(
+            q.queued.load(Ordering::Relaxed),
+            BATCH + 2,
+            "a local root ends the batch"
+        );
+        // Another thread's slot is drained too.
+        std::thread::scope(|s| {
+            s.spawn(|| q.push(span(false), &m));
+        });
+        assert_eq!(q.drain(|_| {}), BATCH + 3);
+        assert_eq!(q.len(), 0);
+        assert_eq!(
+            q.slots.lock().unwrap().len(),
+            1,
+            "the exited thread's slot is let go"
+        );
+    }
+
+    #[test]
+    fn the_bound_is_in_spans_and_drops_are_counted() {
+        let q = Queue::new(BATCH + 5);
+        let m = Metrics::default();
+        for _ in 0..3 * BATCH - 1 {
+            q.push(span(false), &m);
+        }
+        // One batch fits, the second does not; the rest waits in the slot.
+        assert_eq!(q.queued.load(Ordering::Relaxed), BATCH);
+        assert_eq!(m.dropped_queue_full.load(Ordering::Relaxed), BATCH as u64);
+        assert_eq!(q.drain(|_| {}), 2 * BATCH - 1);
+    }
+
+    #[test]
+    fn after_close_spans_are_counted_as_closed() {
+        let q = Queue::new(100);
+        let m = Metrics::default();
+        q.push(span(false), &m);
+        assert!(q.close());
+        q.push(span(false), &m);
+        assert_eq!(m.dropped_closed.load(Ordering::Relaxed), 1);
+        assert_eq!(q.drain(|_| {}), 1, "accepted before the close");
+    }
+}
