@@ -167,11 +167,13 @@ impl Queue {
         }
     }
 
-    /// The reporter thread's side: hands every span in the channel, then in
-    /// every slot, to `f`; returns how many.
+    /// The reporter thread's side: hands the spans in the channel, then in
+    /// every slot, to `f`; returns how many. Takes only the batches present
+    /// when it starts, so that senders faster than the reporter cannot keep
+    /// it here (its ticks would stop).
     pub(crate) fn drain(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
         let mut taken = 0;
-        while let Ok(batch) = self.rx.try_recv() {
+        for batch in self.rx.try_iter().take(self.rx.len()) {
             self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
             taken += batch.len();
             batch.into_iter().for_each(&mut f);
@@ -186,6 +188,12 @@ impl Queue {
         // what they had was taken above).
         slots.retain(|s| Arc::strong_count(s) > 1);
         taken
+    }
+
+    /// True when the channel holds a quarter of its bound or more: the
+    /// reporter thread should not sleep before draining again.
+    pub(crate) fn backlogged(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= self.capacity / 4
     }
 
     /// Spans waiting: in the channel and in the slots.

@@ -119,13 +119,18 @@ pub(super) fn run(
             #[cfg(feature = "metrics")]
             crate::metrics::publish(&w.metrics.snapshot(queue.len() as u64));
         }
-        // Poll often while spans arrive, back off while none do.
+        // Poll often while spans arrive, back off while none do, and do not
+        // sleep at all while the queue is backlogged.
         idle_poll = if taken > 0 {
             POLL_BUSY
         } else {
             (idle_poll * 2).min(POLL_IDLE)
         };
-        let wait = idle_poll.min(next_tick.saturating_duration_since(now));
+        let wait = if taken > 0 && queue.backlogged() {
+            Duration::ZERO
+        } else {
+            idle_poll.min(next_tick.saturating_duration_since(now))
+        };
         match control.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(Control::Wake) => {
