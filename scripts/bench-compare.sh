@@ -23,7 +23,7 @@ def mean_ns(group, bench, param=None):
 peers = ["fastrace", "rustracing_jaeger", "opentelemetry_sdk"]
 def table(prefix, title):
     rows = [(f"root + {n} children", prefix + "sampled_children", n, n) for n in (1, 10, 100, 1000)]
-    rows.append(("2 threads x 100 children", prefix + "two_threads", None, 100))
+    rows.append(("2 threads x 100 children (wall)", "wall_two_threads", None, 100))
     print(f"\n{title}\n")
     print("| shape | jaeger-tracer ns/span | " + " | ".join(f"{p} ns/span | ours/{p}" for p in peers) + " |")
     print("|---|---:|" + "---:|---:|" * len(peers))

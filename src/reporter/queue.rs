@@ -2,10 +2,10 @@
 //!
 //! Each application thread first collects its finished spans in a small
 //! slot of its own (an uncontended lock, never waited for: a thread that
-//! finds its slot busy sends its span directly). A full slot, or the end of
-//! a local root span (which ends this process's segment of a trace), moves
-//! the slot's spans as one batch into the bounded channel the reporter
-//! thread drains. So the channel, whose every operation moves cache lines
+//! finds its slot busy sends its span directly). A full slot moves its spans
+//! as one batch into the bounded channel the reporter thread drains (spans
+//! keep their order, so a segment's local root still comes after its
+//! children). So the channel, whose every operation moves cache lines
 //! between the two cores, is used once per batch instead of once per span.
 //! The reporter thread also empties every slot each time it polls, so a span
 //! waits in a slot only until the next poll (a few milliseconds), and
@@ -115,9 +115,8 @@ impl Queue {
                     Metrics::add(&metrics.dropped_closed, 1);
                     return Some(None);
                 }
-                let ends_segment = span.local_root;
                 spans.push(span);
-                if spans.len() >= BATCH || ends_segment {
+                if spans.len() >= BATCH {
                     Some(Some(std::mem::replace(
                         &mut *spans,
                         Vec::with_capacity(BATCH),
@@ -247,18 +246,16 @@ mod tests {
             BATCH,
             "a full slot travels"
         );
-        q.push(span(false), &m);
         q.push(span(true), &m);
-        assert_eq!(
-            q.queued.load(Ordering::Relaxed),
-            BATCH + 2,
-            "a local root ends the batch"
-        );
-        // Another thread's slot is drained too.
+        assert_eq!(q.len(), BATCH + 1);
+        // Another thread's slot is drained too, after the channel.
         std::thread::scope(|s| {
             s.spawn(|| q.push(span(false), &m));
         });
-        assert_eq!(q.drain(|_| {}), BATCH + 3);
+        let mut roots = Vec::new();
+        assert_eq!(q.drain(|s| roots.push(s.local_root)), BATCH + 2);
+        assert_eq!(roots.iter().filter(|r| **r).count(), 1);
+        assert!(roots[BATCH], "order kept: the root after its children");
         assert_eq!(q.len(), 0);
         assert_eq!(
             q.slots.lock().unwrap().len(),
