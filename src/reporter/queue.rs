@@ -88,7 +88,7 @@ impl Queue {
     #[inline]
     pub(crate) fn push(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
         let mut span = Some(span);
-        let batch = SLOTS
+        let outcome = SLOTS
             .try_with(|slots| {
                 let mut slots = slots.try_borrow_mut().ok()?;
                 let slot = match slots.iter().position(|(id, _)| *id == self.id) {
@@ -113,23 +113,22 @@ impl Queue {
                 // or sees the flag.
                 if self.closed.load(Ordering::SeqCst) {
                     Metrics::add(&metrics.dropped_closed, 1);
-                    return Some(None);
+                    return Some(false);
                 }
                 spans.push(span);
-                if spans.len() >= BATCH {
-                    Some(Some(std::mem::replace(
-                        &mut *spans,
-                        Vec::with_capacity(BATCH),
-                    )))
-                } else {
-                    Some(None)
+                if spans.len() < BATCH {
+                    return Some(false);
                 }
+                // Sent while the slot is still locked: when the reporter
+                // thread takes a slot's spans, every earlier batch of the
+                // slot is already in the channel (see `drain`).
+                let batch = std::mem::replace(&mut *spans, Vec::with_capacity(BATCH));
+                Some(self.send(batch, metrics))
             })
             .ok()
             .flatten();
-        match (batch, span) {
-            (Some(Some(batch)), _) => self.send(batch, metrics),
-            (Some(None), _) => false,
+        match (outcome, span) {
+            (Some(wake), _) => wake,
             // No slot to be had (its lock is held by the reporter thread
             // right now, or the thread is exiting): straight to the channel.
             (None, Some(span)) => self.send(vec![span], metrics),
@@ -166,17 +165,18 @@ impl Queue {
         }
     }
 
-    /// The reporter thread's side: hands the spans in the channel, then in
-    /// every slot, to `f`; returns how many. Takes only the batches present
-    /// when it starts, so that senders faster than the reporter cannot keep
-    /// it here (its ticks would stop).
+    /// The reporter thread's side: hands the spans in every slot, then in
+    /// the channel, to `f`; returns how many.
+    ///
+    /// Spans of one thread may come out of order (a slot's spans before an
+    /// earlier batch of it still in the channel) but never across calls:
+    /// a batch is sent under its slot's lock, so every batch sent before a
+    /// slot is emptied is in the channel when its length is read, after the
+    /// slots. The worker therefore closes segments only once a drain is
+    /// done. Takes only those batches, so that senders faster than the
+    /// reporter cannot keep it here (its ticks would stop).
     pub(crate) fn drain(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
         let mut taken = 0;
-        for batch in self.rx.try_iter().take(self.rx.len()) {
-            self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
-            taken += batch.len();
-            batch.into_iter().for_each(&mut f);
-        }
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         for slot in slots.iter() {
             let spans = std::mem::take(&mut *slot.spans.lock().unwrap_or_else(|e| e.into_inner()));
@@ -186,6 +186,12 @@ impl Queue {
         // Slots of threads that have exited (only this list holds them;
         // what they had was taken above).
         slots.retain(|s| Arc::strong_count(s) > 1);
+        drop(slots);
+        for batch in self.rx.try_iter().take(self.rx.len()) {
+            self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            taken += batch.len();
+            batch.into_iter().for_each(&mut f);
+        }
         taken
     }
 
@@ -248,14 +254,13 @@ mod tests {
         );
         q.push(span(true), &m);
         assert_eq!(q.len(), BATCH + 1);
-        // Another thread's slot is drained too, after the channel.
+        // Another thread's slot is drained too.
         std::thread::scope(|s| {
             s.spawn(|| q.push(span(false), &m));
         });
         let mut roots = Vec::new();
         assert_eq!(q.drain(|s| roots.push(s.local_root)), BATCH + 2);
         assert_eq!(roots.iter().filter(|r| **r).count(), 1);
-        assert!(roots[BATCH], "order kept: the root after its children");
         assert_eq!(q.len(), 0);
         assert_eq!(
             q.slots.lock().unwrap().len(),

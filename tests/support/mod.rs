@@ -27,7 +27,9 @@ impl UdpSink {
     #[allow(dead_code)] // not every test file uses every helper
     /// Receives on an already bound socket.
     pub fn bind(socket: UdpSocket) -> UdpSink {
-        // A large receive buffer so bursts are not lost in the kernel.
+        // A large receive buffer so bursts are not lost in the kernel (the
+        // reporter sends a close's backlog back to back).
+        set_receive_buffer(&socket, 4 << 20);
         let port = socket.local_addr().unwrap().port();
         let datagrams = Arc::new(Mutex::new(Vec::new()));
         let store = datagrams.clone();
@@ -101,4 +103,22 @@ pub fn rss_kib() -> u64 {
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
+}
+
+/// Asks for a receive buffer of `bytes` (the kernel caps it at
+/// `net.core.rmem_max`).
+fn set_receive_buffer(socket: &UdpSocket, bytes: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket descriptor and a pointer to an int of the size
+    // passed, both live for the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt(SO_RCVBUF)");
 }
