@@ -121,7 +121,7 @@ impl Queue {
                 }
                 // Sent while the slot is still locked: when the reporter
                 // thread takes a slot's spans, every earlier batch of the
-                // slot is already in the channel (see `drain`).
+                // thread is already in the channel (see `drain`).
                 let batch = std::mem::replace(&mut *spans, Vec::with_capacity(BATCH));
                 Some(self.send(batch, metrics))
             })
@@ -165,32 +165,41 @@ impl Queue {
         }
     }
 
-    /// The reporter thread's side: hands the spans in every slot, then in
-    /// the channel, to `f`; returns how many.
+    /// The reporter thread's side: hands queued spans to `f`, each thread's
+    /// in the order it finished them; returns how many.
     ///
-    /// Spans of one thread may come out of order (a slot's spans before an
-    /// earlier batch of it still in the channel) but never across calls:
-    /// a batch is sent under its slot's lock, so every batch sent before a
-    /// slot is emptied is in the channel when its length is read, after the
-    /// slots. The worker therefore closes segments only once a drain is
-    /// done. Takes only those batches, so that senders faster than the
-    /// reporter cannot keep it here (its ticks would stop).
+    /// A batch is sent under its slot's lock, so while the reporter holds a
+    /// slot's lock, every earlier batch of that thread is already in the
+    /// channel: those batches (with whatever else the channel holds) are
+    /// taken before the slot's spans. Takes only what is present, so that
+    /// senders faster than the reporter cannot keep it here (its ticks
+    /// would stop).
     pub(crate) fn drain(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
-        let mut taken = 0;
+        let mut taken = self.take_channel(&mut f);
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         for slot in slots.iter() {
-            let spans = std::mem::take(&mut *slot.spans.lock().unwrap_or_else(|e| e.into_inner()));
+            let mut spans = slot.spans.lock().unwrap_or_else(|e| e.into_inner());
+            if spans.is_empty() {
+                continue;
+            }
+            taken += self.take_channel(&mut f);
+            let spans = std::mem::take(&mut *spans);
             taken += spans.len();
             spans.into_iter().for_each(&mut f);
         }
         // Slots of threads that have exited (only this list holds them;
         // what they had was taken above).
         slots.retain(|s| Arc::strong_count(s) > 1);
-        drop(slots);
+        taken
+    }
+
+    /// The batches in the channel now.
+    fn take_channel(&self, f: &mut impl FnMut(Box<SpanData>)) -> usize {
+        let mut taken = 0;
         for batch in self.rx.try_iter().take(self.rx.len()) {
             self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
             taken += batch.len();
-            batch.into_iter().for_each(&mut f);
+            batch.into_iter().for_each(&mut *f);
         }
         taken
     }
@@ -267,6 +276,38 @@ mod tests {
             1,
             "the exited thread's slot is let go"
         );
+    }
+
+    #[test]
+    fn one_threads_spans_come_out_in_the_order_they_finished() {
+        let q = Queue::new(10_000);
+        let m = Metrics::default();
+        let producer = |q: &Queue| {
+            for i in 1..=(3 * BATCH + 5) as u64 {
+                let mut s = span(false);
+                s.span_id = SpanId::new(i);
+                q.push(s, &m);
+            }
+        };
+        // A thread that is still alive (its slot holds the last 5), and
+        // drains interleaved with its sends.
+        let mut out = Vec::new();
+        std::thread::scope(|s| {
+            let (go, wait) = std::sync::mpsc::channel::<()>();
+            let (done, finished) = std::sync::mpsc::channel::<()>();
+            let q = &q;
+            s.spawn(move || {
+                producer(q);
+                done.send(()).unwrap();
+                let _ = wait.recv();
+            });
+            while finished.try_recv().is_err() {
+                q.drain(|s| out.push(s.span_id.get()));
+            }
+            q.drain(|s| out.push(s.span_id.get()));
+            go.send(()).unwrap();
+        });
+        assert_eq!(out, (1..=(3 * BATCH + 5) as u64).collect::<Vec<_>>());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! them by trace into segments, packs segments into batches no larger than
 //! the transport allows, and sends them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,10 +57,6 @@ struct Worker {
     returns: Returns,
     /// Emptied segments for reuse.
     spare: Vec<Segment>,
-    /// Traces whose local root arrived in the current drain, and the bytes
-    /// of their segments.
-    ended: HashSet<TraceId>,
-    ended_bytes: usize,
 }
 
 pub(super) fn run(
@@ -98,8 +94,6 @@ pub(super) fn run(
         failing: false,
         returns: Returns::default(),
         spare: Vec::new(),
-        ended: HashSet::new(),
-        ended_bytes: 0,
     };
     if budget == 0 {
         log::error!(
@@ -117,7 +111,6 @@ pub(super) fn run(
     loop {
         let now = Instant::now();
         let taken = queue.drain(|span| w.accept(span, now));
-        w.end_segments();
         let now = if taken > 0 { Instant::now() } else { now };
         if now >= next_tick {
             w.tick(now);
@@ -206,9 +199,6 @@ impl Worker {
             if n <= self.budget {
                 seg.ends.push(seg.bytes.len());
                 self.open_bytes += n;
-                if self.ended.contains(&span.trace_id) {
-                    self.ended_bytes += n;
-                }
                 if trim != Trim::default() {
                     Metrics::add(&self.metrics.trimmed, 1);
                 }
@@ -236,28 +226,25 @@ impl Worker {
         }
         let (local_root, trace_id) = (span.local_root, span.trace_id);
         self.returns.give(span);
-        if local_root && self.ended.insert(trace_id) {
-            // Closed once the drain is done: the queue may hand over a
-            // thread's spans slightly out of order within one drain.
-            self.ended_bytes += self.open.get(&trace_id).map_or(0, |s| s.bytes.len());
+        if local_root {
+            if let Some(seg) = self.open.remove(&trace_id) {
+                self.open_bytes -= seg.bytes.len();
+                self.ready(seg);
+            }
         }
-        // The cap bounds unfinished segments; ended ones wait only for the
-        // end of the drain.
-        if self.open_bytes.saturating_sub(self.ended_bytes) > self.open_cap {
-            self.close_open_segments(None, true);
+        if self.open_bytes > self.open_cap {
+            self.close_open_segments(None);
         }
     }
 
     /// Moves open segments (all, or those at least `max_age` old at `now`)
     /// to the packet, oldest first.
-    fn close_open_segments(&mut self, aged: Option<(Instant, Duration)>, unfinished_only: bool) {
-        let ended = &self.ended;
+    fn close_open_segments(&mut self, aged: Option<(Instant, Duration)>) {
         let mut keys: Vec<(Instant, TraceId)> = self
             .open
             .iter()
-            .filter(|(k, s)| {
+            .filter(|(_, s)| {
                 aged.is_none_or(|(now, max_age)| now.saturating_duration_since(s.opened) >= max_age)
-                    && !(unfinished_only && ended.contains(k))
             })
             .map(|(k, s)| (s.opened, *k))
             .collect();
@@ -301,7 +288,7 @@ impl Worker {
     // Ages are compared as durations: `now - interval` may not exist as an
     // `Instant` (which starts near boot) when the interval is long.
     fn tick(&mut self, now: Instant) {
-        self.close_open_segments(Some((now, self.flush_interval)), false);
+        self.close_open_segments(Some((now, self.flush_interval)));
         if self
             .packet
             .oldest
@@ -311,23 +298,8 @@ impl Worker {
         }
     }
 
-    /// Closes the segments whose local roots arrived in the last drain.
-    fn end_segments(&mut self) {
-        let ended = std::mem::take(&mut self.ended);
-        for trace_id in &ended {
-            if let Some(seg) = self.open.remove(trace_id) {
-                self.open_bytes -= seg.bytes.len();
-                self.ready(seg);
-            }
-        }
-        self.ended = ended;
-        self.ended.clear();
-        self.ended_bytes = 0;
-    }
-
     fn flush_all(&mut self) {
-        self.end_segments();
-        self.close_open_segments(None, false);
+        self.close_open_segments(None);
         self.emit();
     }
 
