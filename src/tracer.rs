@@ -213,6 +213,11 @@ impl fmt::Debug for TracerInner {
 /// Made by [`Tracer::builder`] (or [`TracerBuilder::from_env`]); the no-op
 /// tracer ([`Tracer::noop`]) records nothing and never fails.
 ///
+/// Close it with [`Tracer::close`] (or by dropping the [`TracerGuard`]).
+/// When the last handle is dropped without a close, the reporter is told to
+/// send what it has and stop, without waiting; spans finished after that are
+/// counted as dropped (closed).
+///
 /// ```no_run
 /// use jaeger_tracer::Tracer;
 /// # fn main() -> Result<(), jaeger_tracer::Error> {
