@@ -187,9 +187,13 @@ impl Queue {
             taken += spans.len();
             spans.into_iter().for_each(&mut f);
         }
-        // Slots of threads that have exited (only this list holds them;
-        // what they had was taken above).
-        slots.retain(|s| Arc::strong_count(s) > 1);
+        // Let go of the slots of threads that have exited (only this list
+        // holds them), once empty: a thread may have filled its slot again
+        // after it was emptied above and then exited.
+        slots.retain(|s| {
+            Arc::strong_count(s) > 1
+                || !s.spans.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+        });
         taken
     }
 
