@@ -174,7 +174,14 @@ impl Queue {
     /// taken before the slot's spans. Takes only what is present, so that
     /// senders faster than the reporter cannot keep it here (its ticks
     /// would stop).
-    pub(crate) fn drain(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
+    pub(crate) fn drain(&self, f: impl FnMut(Box<SpanData>)) -> usize {
+        self.drain_then(f, || {})
+    }
+
+    /// [`drain`](Queue::drain), running `between` after the slots were
+    /// emptied and before the slots of exited threads are let go (for a
+    /// test of that race).
+    fn drain_then(&self, mut f: impl FnMut(Box<SpanData>), between: impl FnOnce()) -> usize {
         let mut taken = self.take_channel(&mut f);
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         for slot in slots.iter() {
@@ -187,6 +194,7 @@ impl Queue {
             taken += spans.len();
             spans.into_iter().for_each(&mut f);
         }
+        between();
         // Let go of the slots of threads that have exited (only this list
         // holds them), once empty: a thread may have filled its slot again
         // after it was emptied above and then exited.
@@ -271,6 +279,12 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| q.push(span(false), &m));
         });
+        // The scope ends when the thread's closure does; its thread-locals
+        // (holding the slot) go a moment later.
+        let theirs = Arc::downgrade(&q.slots.lock().unwrap()[1]);
+        while theirs.strong_count() > 1 {
+            std::thread::yield_now();
+        }
         let mut roots = Vec::new();
         assert_eq!(q.drain(|s| roots.push(s.local_root)), BATCH + 2);
         assert_eq!(roots.iter().filter(|r| **r).count(), 1);
@@ -312,6 +326,40 @@ mod tests {
             go.send(()).unwrap();
         });
         assert_eq!(out, (1..=(3 * BATCH + 5) as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_thread_that_refills_its_slot_and_exits_during_a_drain_loses_nothing() {
+        let q = Queue::new(100);
+        let m = Metrics::default();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (pushed, first_done) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let (q, m) = (&q, &m);
+            let handle = s.spawn(move || {
+                q.push(span(false), m);
+                pushed.send(()).unwrap();
+                // Refill after the drain emptied the slot, then exit.
+                wait.recv().unwrap();
+                q.push(span(false), m);
+            });
+            first_done.recv().unwrap();
+            let slot = Arc::downgrade(&q.slots.lock().unwrap()[0]);
+            let first = q.drain_then(
+                |_| {},
+                || {
+                    go.send(()).unwrap();
+                    // Until the thread is gone: its slot then has one owner.
+                    while slot.strong_count() > 1 {
+                        std::thread::yield_now();
+                    }
+                    assert!(handle.is_finished());
+                },
+            );
+            assert_eq!(first, 1);
+        });
+        assert_eq!(q.drain(|_| {}), 1, "the refilled slot was kept");
+        assert_eq!(q.slots.lock().unwrap().len(), 0, "then let go");
     }
 
     #[test]
