@@ -183,25 +183,44 @@ impl Queue {
     /// test of that race).
     fn drain_then(&self, mut f: impl FnMut(Box<SpanData>), between: impl FnOnce()) -> usize {
         let mut taken = self.take_channel(&mut f);
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        for slot in slots.iter() {
-            let mut spans = slot.spans.lock().unwrap_or_else(|e| e.into_inner());
-            if spans.is_empty() {
-                continue;
+        // No lock is held while `f` runs (it may send, for seconds over
+        // HTTP): not the list's, which a thread takes for its first span,
+        // nor a slot's (its thread would send straight to the channel).
+        let slots: Vec<Arc<Slot>> = self.slots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut earlier: Vec<Batch> = Vec::new();
+        for slot in &slots {
+            let spans = {
+                let mut spans = slot.spans.lock().unwrap_or_else(|e| e.into_inner());
+                if spans.is_empty() {
+                    continue;
+                }
+                // Under the slot's lock, every earlier batch of its thread
+                // is in the channel: those come first.
+                for batch in self.rx.try_iter().take(self.rx.len()) {
+                    self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+                    earlier.push(batch);
+                }
+                std::mem::take(&mut *spans)
+            };
+            for batch in earlier.drain(..) {
+                taken += batch.len();
+                batch.into_iter().for_each(&mut f);
             }
-            taken += self.take_channel(&mut f);
-            let spans = std::mem::take(&mut *spans);
             taken += spans.len();
             spans.into_iter().for_each(&mut f);
         }
+        drop(slots);
         between();
         // Let go of the slots of threads that have exited (only this list
         // holds them), once empty: a thread may have filled its slot again
         // after it was emptied above and then exited.
-        slots.retain(|s| {
-            Arc::strong_count(s) > 1
-                || !s.spans.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-        });
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|s| {
+                Arc::strong_count(s) > 1
+                    || !s.spans.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+            });
         taken
     }
 
