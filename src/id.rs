@@ -159,16 +159,38 @@ pub(crate) fn parse_hex_u64(s: &str, what: &str) -> Result<u64, Error> {
     }
     let mut v = 0u64;
     for b in s.bytes() {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return Err(bad()),
-        };
+        let d = HEX_DIGIT[b as usize];
+        if d > 15 {
+            return Err(bad());
+        }
         v = v << 4 | u64::from(d);
     }
     Ok(v)
 }
+
+/// The value of `b` as a hex digit.
+#[inline]
+pub(crate) fn hex_digit(b: u8) -> Option<u8> {
+    let d = HEX_DIGIT[b as usize];
+    (d <= 15).then_some(d)
+}
+
+/// The value of each byte as a hex digit, or 0xff.
+static HEX_DIGIT: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 thread_local! {
     // Per-thread generator state (xorshift64*), seeded once from the OS RNG so

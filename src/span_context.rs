@@ -466,20 +466,53 @@ impl fmt::Display for SpanContext {
     }
 }
 
+/// The common case in one pass over the bytes: four `:`-separated hex
+/// fields of valid widths, non-zero trace and span ids. Anything else
+/// (`%3A`, bad digits, wrong widths, zero ids) is left to the general
+/// parser, which names what is wrong.
+fn parse_plain(s: &str) -> Option<SpanContext> {
+    const MAX_WIDTH: [usize; 4] = [32, 16, 16, 2];
+    let mut fields = [0u128; 4];
+    let mut i = 0;
+    let (mut value, mut width) = (0u128, 0usize);
+    for b in s.bytes() {
+        if b == b':' {
+            if i == 3 || width == 0 || width > MAX_WIDTH[i] {
+                return None;
+            }
+            fields[i] = value;
+            (value, width) = (0, 0);
+            i += 1;
+            continue;
+        }
+        value = value << 4 | u128::from(crate::id::hex_digit(b)?);
+        width += 1;
+    }
+    if i != 3 || width == 0 || width > MAX_WIDTH[3] {
+        return None;
+    }
+    fields[3] = value;
+    let trace_id = TraceId::new((fields[0] >> 64) as u64, fields[0] as u64);
+    let span_id = SpanId::new(fields[1] as u64);
+    if !trace_id.is_valid() || !span_id.is_valid() {
+        return None;
+    }
+    let mut ctx = SpanContext::new(
+        trace_id,
+        span_id,
+        SpanId::new(fields[2] as u64),
+        Flags::from_bits(fields[3] as u8),
+    );
+    ctx.remote = true;
+    Some(ctx)
+}
+
 /// The four `:`-separated parts of `s`, if it has exactly four.
 fn split4(s: &str) -> Option<[&str; 4]> {
-    let mut parts = [""; 4];
-    let mut n = 0;
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if b == b':' {
-            *parts.get_mut(n)? = &s[start..i];
-            n += 1;
-            start = i + 1;
-        }
-    }
-    *parts.get_mut(n)? = &s[start..];
-    (n == 3).then_some(parts)
+    let (a, rest) = s.split_once(':')?;
+    let (b, rest) = rest.split_once(':')?;
+    let (c, d) = rest.split_once(':')?;
+    (!d.contains(':')).then_some([a, b, c, d])
 }
 
 impl FromStr for SpanContext {
@@ -490,6 +523,9 @@ impl FromStr for SpanContext {
     /// flags are hex. The trace and span ids must be non-zero. The result is
     /// marked remote.
     fn from_str(s: &str) -> Result<Self, Error> {
+        if let Some(ctx) = parse_plain(s) {
+            return Ok(ctx);
+        }
         let decoded;
         let s = if s.as_bytes().contains(&b'%') {
             decoded = s.replace("%3A", ":").replace("%3a", ":");
@@ -525,6 +561,36 @@ impl FromStr for SpanContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_pass_parser_agrees_with_the_general_one() {
+        // `%3A` for `:` takes the general path: both must give the same.
+        for s in [
+            "abc:1:0:1",
+            "000000000000abcd:0000000000000012:0000000000000000:1",
+            "0123456789abcdef0123456789ABCDEF:ffffffffffffffff:1:ff",
+            "1:2:3:0",
+            "0:1:0:1",
+            "1:0:0:1",
+            "1:2:3:100",
+            "1:2:3",
+            "1:2:3:4:5",
+            "1::3:4",
+            "g:1:0:1",
+            "1:2:3:",
+            "00000000000000000000000000000000a:1:0:1",
+            "1:00000000000000001:0:1",
+            "1:2:3:☃",
+        ] {
+            let plain = parse_plain(s);
+            let general = s.replace(':', "%3A").parse::<SpanContext>().ok();
+            assert_eq!(plain.is_some(), general.is_some(), "{s}");
+            if let Some(p) = plain {
+                assert_eq!(Some(p.clone()), general, "{s}");
+                assert_eq!(s.parse::<SpanContext>().ok(), Some(p), "{s}");
+            }
+        }
+    }
 
     #[test]
     fn parses_reference_client_forms() {
