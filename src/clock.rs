@@ -58,9 +58,7 @@ pub(crate) fn recalibrate() {
 
 /// Microseconds since the Unix epoch of `t` (zero before the epoch).
 pub(crate) fn system_time_micros(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    system_time_nanos(t) / 1000
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]

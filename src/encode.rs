@@ -1,13 +1,15 @@
-//! Thrift encoding of spans and batches, written straight to the `thrift`
-//! crate's protocols without building the generated structs first.
+//! Thrift encoding of spans and batches, without building the generated
+//! structs first.
 //!
-//! One code path serves both wire protocols: [`Encoder`] is generic over the
-//! output protocol. Each span is encoded once, on its own, into a scratch
-//! buffer; batches are then assembled by splicing those bytes between the
-//! batch's head and tail. That is byte-identical to encoding the whole batch
-//! at once, because a struct's encoding does not depend on what surrounds it
-//! (the compact protocol resets its field-id delta at every struct begin).
-//! The tests decode everything with the generated code to prove it.
+//! Spans (the hot path) and the process are written by [`Wire`], a direct
+//! writer of the compact and binary protocols; the batch around them (a few
+//! fields, once per datagram) goes through the `thrift` crate's protocols.
+//! Each span is encoded once, on its own; batches are then assembled by
+//! splicing those bytes between the batch's head and tail. That is
+//! byte-identical to encoding the whole batch at once, because a struct's
+//! encoding does not depend on what surrounds it (the compact protocol
+//! resets its field-id delta at every struct begin). The tests decode
+//! everything with the generated code and compare bytes to prove it.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -170,53 +172,6 @@ fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// Writes a tag; keys are cut to `max_key` bytes, string and binary values
-/// to `max_len`.
-fn write_tag<P: TOutputProtocol>(
-    p: &mut P,
-    key: &str,
-    value: &TagValue,
-    max_key: usize,
-    max_len: usize,
-) {
-    ok(p.write_struct_begin(&struct_id()));
-    field(p, TType::String, 1);
-    ok(p.write_string(truncate(key, max_key)));
-    let (ty, id) = match value {
-        TagValue::String(_) => (0, 3),
-        TagValue::F64(_) => (1, 4),
-        TagValue::Bool(_) => (2, 5),
-        TagValue::I64(_) => (3, 6),
-        TagValue::Binary(_) => (4, 7),
-    };
-    field(p, TType::I32, 2);
-    ok(p.write_i32(ty));
-    match value {
-        TagValue::String(s) => {
-            field(p, TType::String, id);
-            ok(p.write_string(truncate(s, max_len)));
-        }
-        TagValue::F64(v) => {
-            field(p, TType::Double, id);
-            ok(p.write_double(*v));
-        }
-        TagValue::Bool(v) => {
-            field(p, TType::Bool, id);
-            ok(p.write_bool(*v));
-        }
-        TagValue::I64(v) => {
-            field(p, TType::I64, id);
-            ok(p.write_i64(*v));
-        }
-        TagValue::Binary(v) => {
-            field(p, TType::String, id);
-            ok(p.write_bytes(&v[..v.len().min(max_len)]));
-        }
-    }
-    ok(p.write_field_stop());
-    ok(p.write_struct_end());
 }
 
 /// The primitive writes of a Thrift protocol, straight into a byte vector:
@@ -387,8 +342,9 @@ impl Wire for Binary {
     }
 }
 
-/// A tag through [`Wire`]; the same cuts as [`write_tag`].
-fn wire_tag<W: Wire>(
+/// Writes a tag; keys are cut to `max_key` bytes, string and binary values
+/// to `max_len`.
+fn write_tag<W: Wire>(
     w: &mut W,
     out: &mut Vec<u8>,
     key: &str,
@@ -424,6 +380,28 @@ fn wire_tag<W: Wire>(
             w.i32(out, 4);
             w.field(out, TType::String, 7);
             w.bytes(out, &v[..v.len().min(max_len)]);
+        }
+    }
+    w.struct_end(out);
+}
+
+/// Appends the encoded `Process` struct to `out` (once per encoder: it is
+/// spliced into every batch).
+fn write_process<W: Wire>(
+    w: &mut W,
+    service_name: &str,
+    tags: &[Tag],
+    max_tag_len: usize,
+    out: &mut Vec<u8>,
+) {
+    w.struct_begin();
+    w.field(out, TType::String, 1);
+    w.bytes(out, truncate(service_name, max_tag_len).as_bytes());
+    if !tags.is_empty() {
+        w.field(out, TType::List, 2);
+        w.list(out, TType::Struct, tags.len());
+        for t in tags {
+            write_tag(w, out, &t.key, &t.value, max_tag_len, max_tag_len);
         }
     }
     w.struct_end(out);
@@ -485,10 +463,10 @@ fn write_span<W: Wire>(w: &mut W, s: &SpanData, trim: Trim, max_tag_len: usize, 
         w.field(out, TType::List, 10);
         w.list(out, TType::Struct, tag_count);
         for t in tags {
-            wire_tag(w, out, &t.key, &t.value, max_tag_len, max_tag_len);
+            write_tag(w, out, &t.key, &t.value, max_tag_len, max_tag_len);
         }
         if let Some(m) = marker {
-            wire_tag(
+            write_tag(
                 w,
                 out,
                 TRIMMED_TAG,
@@ -508,7 +486,7 @@ fn write_span<W: Wire>(w: &mut W, s: &SpanData, trim: Trim, max_tag_len: usize, 
             w.field(out, TType::List, 2);
             w.list(out, TType::Struct, l.fields.len());
             for t in &l.fields {
-                wire_tag(w, out, &t.key, &t.value, max_tag_len, usize::MAX);
+                write_tag(w, out, &t.key, &t.value, max_tag_len, usize::MAX);
             }
             w.struct_end(out);
         }
@@ -533,21 +511,22 @@ impl<P: TOutputProtocol> Encoder<P> {
             envelope,
             process: Vec::new(),
         };
-        let p = &mut enc.protocol;
-        ok(p.write_struct_begin(&struct_id()));
-        field(p, TType::String, 1);
-        ok(p.write_string(truncate(service_name, max_tag_len)));
-        if !process_tags.is_empty() {
-            field(p, TType::List, 2);
-            list(p, TType::Struct, process_tags.len());
-            for t in process_tags {
-                write_tag(p, &t.key, &t.value, max_tag_len, max_tag_len);
-            }
-            ok(p.write_list_end());
+        match wire {
+            WireProtocol::Compact => write_process(
+                &mut Compact::default(),
+                service_name,
+                process_tags,
+                max_tag_len,
+                &mut enc.process,
+            ),
+            WireProtocol::Binary => write_process(
+                &mut Binary,
+                service_name,
+                process_tags,
+                max_tag_len,
+                &mut enc.process,
+            ),
         }
-        ok(p.write_field_stop());
-        ok(p.write_struct_end());
-        enc.process = enc.buf.0.take();
         enc
     }
 

@@ -83,11 +83,12 @@ impl TracerId {
             .and_then(|(_, w)| w.upgrade())
     }
 
-    /// Runs `f` with the tracer, if it still exists.
+    /// Runs `f` on this thread's cached reference, if there is one (and
+    /// the cache is not being changed further up this thread's stack).
     #[inline]
-    pub(crate) fn with<R>(self, f: impl FnOnce(&TracerInner) -> R) -> Option<R> {
+    fn cached<R>(self, f: impl FnOnce(&Arc<TracerInner>) -> R) -> Result<R, ()> {
         let mut f = Some(f);
-        let cached = CACHE
+        CACHE
             .try_with(|cache| {
                 // A shared borrow: `f` may finish spans of its own (an
                 // observer), which borrow again.
@@ -96,9 +97,16 @@ impl TracerId {
                 f.take().map(|f| f(inner))
             })
             .ok()
-            .flatten();
-        if cached.is_some() {
-            return cached;
+            .flatten()
+            .ok_or(())
+    }
+
+    /// Runs `f` with the tracer, if it still exists.
+    #[inline]
+    pub(crate) fn with<R>(self, f: impl FnOnce(&TracerInner) -> R) -> Option<R> {
+        let mut f = Some(f);
+        if let Ok(r) = self.cached(|inner| f.take().map(|f| f(inner))) {
+            return r;
         }
         let inner = self.lookup()?;
         let _ = CACHE.try_with(|cache| {
@@ -112,15 +120,7 @@ impl TracerId {
 
     /// The tracer itself (for the rarer paths that keep it a while).
     pub(crate) fn get(self) -> Option<Arc<TracerInner>> {
-        let cached = CACHE
-            .try_with(|cache| {
-                let cache = cache.try_borrow().ok()?;
-                let (_, inner) = cache.iter().find(|(id, _)| *id == self)?;
-                Some(inner.clone())
-            })
-            .ok()
-            .flatten();
-        cached.or_else(|| self.lookup())
+        self.cached(Arc::clone).ok().or_else(|| self.lookup())
     }
 }
 

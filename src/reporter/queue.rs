@@ -182,7 +182,11 @@ impl Queue {
     /// emptied and before the slots of exited threads are let go (for a
     /// test of that race).
     fn drain_then(&self, mut f: impl FnMut(Box<SpanData>), between: impl FnOnce()) -> usize {
-        let mut taken = self.take_channel(&mut f);
+        let mut taken = 0;
+        self.take_channel(|batch| {
+            taken += batch.len();
+            batch.into_iter().for_each(&mut f);
+        });
         // No lock is held while `f` runs (it may send, for seconds over
         // HTTP): not the list's, which a thread takes for its first span,
         // nor a slot's (its thread would send straight to the channel).
@@ -196,10 +200,7 @@ impl Queue {
                 }
                 // Under the slot's lock, every earlier batch of its thread
                 // is in the channel: those come first.
-                for batch in self.rx.try_iter().take(self.rx.len()) {
-                    self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
-                    earlier.push(batch);
-                }
+                self.take_channel(|batch| earlier.push(batch));
                 std::mem::take(&mut *spans)
             };
             for batch in earlier.drain(..) {
@@ -224,15 +225,12 @@ impl Queue {
         taken
     }
 
-    /// The batches in the channel now.
-    fn take_channel(&self, f: &mut impl FnMut(Box<SpanData>)) -> usize {
-        let mut taken = 0;
+    /// Hands the batches in the channel now to `each`.
+    fn take_channel(&self, mut each: impl FnMut(Batch)) {
         for batch in self.rx.try_iter().take(self.rx.len()) {
             self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
-            taken += batch.len();
-            batch.into_iter().for_each(&mut *f);
+            each(batch);
         }
-        taken
     }
 
     /// True when the channel holds a quarter of its bound or more: the
