@@ -195,8 +195,9 @@ static HEX_DIGIT: [u8; 256] = {
 thread_local! {
     // Per-thread generator state (xorshift64*), seeded once from the OS RNG so
     // that threads and processes draw independent sequences without any
-    // shared state on the hot path.
-    static RNG: Cell<u64> = Cell::new(seed());
+    // shared state on the hot path. Zero until first use (a `const` cell:
+    // reading it is one load, with no lazy-initialisation check).
+    static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
 fn seed() -> u64 {
@@ -213,6 +214,10 @@ fn seed() -> u64 {
 pub(crate) fn random_u64() -> u64 {
     RNG.with(|state| {
         let mut x = state.get();
+        if x == 0 {
+            // The xorshift state is never zero once seeded.
+            x = seed();
+        }
         loop {
             x ^= x >> 12;
             x ^= x << 25;

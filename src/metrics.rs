@@ -1,40 +1,78 @@
 //! The tracer's own counters: what happened to every sampled span.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use crossbeam_utils::CachePadded;
 
-/// Slots of a hot-path counter: one per thread for the first
+/// Slots of the hot-path counters: one per thread for the first
 /// `SHARDS - 1` threads that count, the last one shared by any later thread.
+/// A power of two.
 const SHARDS: usize = 64;
+
+/// No slot chosen yet.
+const UNSET: usize = usize::MAX;
 
 thread_local! {
     // This thread's slot. Slots are handed out once per thread and never
-    // reused, so a slot below `SHARDS - 1` has exactly one writer.
-    static SHARD: usize = {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        NEXT.fetch_add(1, Relaxed).min(SHARDS - 1)
-    };
+    // reused, so a slot below `SHARDS - 1` has exactly one writer. A `const`
+    // cell (no lazy initialisation, no destructor): reading it is one load.
+    static SHARD: Cell<usize> = const { Cell::new(UNSET) };
 }
 
-/// A counter for the hot path. Each of the first 63 counting threads owns a
-/// cache line and adds with a plain load and store (no locked instruction,
-/// no contention); later threads share the last slot with an atomic add.
-/// Reads add the slots up.
-#[derive(Debug)]
-pub(crate) struct Sharded([CachePadded<AtomicU64>; SHARDS]);
+#[inline]
+fn shard() -> usize {
+    let i = SHARD.with(Cell::get);
+    if i != UNSET {
+        return i;
+    }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let i = NEXT.fetch_add(1, Relaxed).min(SHARDS - 1);
+    SHARD.with(|s| s.set(i));
+    i
+}
 
-impl Default for Sharded {
+/// What the application threads count per span, one counter each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SpanEvent {
+    /// A sampled span started a new trace.
+    RootSampled = 0,
+    /// An unsampled span started a new trace.
+    RootUnsampled = 1,
+    /// A sampled span joined a trace from another process.
+    JoinedSampled = 2,
+    /// An unsampled span joined a trace from another process.
+    JoinedUnsampled = 3,
+    /// A sampled span started under a local parent.
+    ChildSampled = 4,
+    /// An unsampled span started under a local parent.
+    ChildUnsampled = 5,
+    /// An unsampled span finished.
+    FinishedUnsampled = 6,
+}
+
+/// The hot-path counters, one cache line per thread holding all of them:
+/// a span's start (and an unsampled span's finish) adds to one counter of
+/// its own thread's line with a plain load and store (single writer: no
+/// locked instruction, no contention); threads beyond the first 63 share the
+/// last line with atomic adds. Reads add the lines up.
+#[derive(Debug)]
+pub(crate) struct SpanCounts([CachePadded<[AtomicU64; 8]>; SHARDS]);
+
+impl Default for SpanCounts {
     fn default() -> Self {
-        Sharded(std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))))
+        SpanCounts(std::array::from_fn(
+            |_| CachePadded::new(Default::default()),
+        ))
     }
 }
 
-impl Sharded {
+impl SpanCounts {
     #[inline]
-    pub(crate) fn incr(&self) {
-        let i = SHARD.with(|s| *s);
-        let slot = &self.0[i];
+    pub(crate) fn incr(&self, event: SpanEvent) {
+        let i = shard();
+        // `i < SHARDS` always; the mask only tells the compiler so.
+        let slot = &self.0[i & (SHARDS - 1)][event as usize];
         if i < SHARDS - 1 {
             // Single writer: a relaxed load and store cannot lose updates,
             // and readers see some recent value, as with any counter.
@@ -44,8 +82,8 @@ impl Sharded {
         }
     }
 
-    pub(crate) fn get(&self) -> u64 {
-        self.0.iter().map(|c| c.load(Relaxed)).sum()
+    pub(crate) fn get(&self, event: SpanEvent) -> u64 {
+        self.0.iter().map(|c| c[event as usize].load(Relaxed)).sum()
     }
 }
 
@@ -69,13 +107,7 @@ pub(crate) struct Metrics {
     pub(crate) baggage_updates: AtomicU64,
     pub(crate) decoding_errors: AtomicU64,
     pub(crate) observer_panics: AtomicU64,
-    pub(crate) traces_started_sampled: Sharded,
-    pub(crate) traces_started_unsampled: Sharded,
-    pub(crate) traces_joined_sampled: Sharded,
-    pub(crate) traces_joined_unsampled: Sharded,
-    pub(crate) spans_started_sampled: Sharded,
-    pub(crate) spans_started_unsampled: Sharded,
-    pub(crate) spans_finished_unsampled: Sharded,
+    pub(crate) spans: SpanCounts,
 }
 
 impl Metrics {
@@ -99,6 +131,10 @@ impl Metrics {
         let failed_to_send = self.failed_to_send.load(Relaxed);
         let received = self.received.load(Relaxed);
         let pending = received.saturating_sub(reported + dropped_too_large + failed_to_send);
+        use SpanEvent::*;
+        let count = |e| self.spans.get(e);
+        let (roots_sampled, roots_unsampled) = (count(RootSampled), count(RootUnsampled));
+        let (joined_sampled, joined_unsampled) = (count(JoinedSampled), count(JoinedUnsampled));
         MetricsSnapshot {
             spans_reported: reported,
             spans_dropped_queue_full: self.dropped_queue_full.load(Relaxed),
@@ -116,13 +152,13 @@ impl Metrics {
             baggage_updates: self.baggage_updates.load(Relaxed),
             span_context_decoding_errors: self.decoding_errors.load(Relaxed),
             observer_panics: self.observer_panics.load(Relaxed),
-            traces_started_sampled: self.traces_started_sampled.get(),
-            traces_started_unsampled: self.traces_started_unsampled.get(),
-            traces_joined_sampled: self.traces_joined_sampled.get(),
-            traces_joined_unsampled: self.traces_joined_unsampled.get(),
-            spans_started_sampled: self.spans_started_sampled.get(),
-            spans_started_unsampled: self.spans_started_unsampled.get(),
-            spans_finished_unsampled: self.spans_finished_unsampled.get(),
+            traces_started_sampled: roots_sampled,
+            traces_started_unsampled: roots_unsampled,
+            traces_joined_sampled: joined_sampled,
+            traces_joined_unsampled: joined_unsampled,
+            spans_started_sampled: roots_sampled + joined_sampled + count(ChildSampled),
+            spans_started_unsampled: roots_unsampled + joined_unsampled + count(ChildUnsampled),
+            spans_finished_unsampled: count(FinishedUnsampled),
             ..MetricsSnapshot::default()
         }
     }

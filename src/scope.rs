@@ -7,7 +7,7 @@
 //! * [`FutureExt::in_span`] runs a future with a span active during each
 //!   poll, and finishes the span when the future completes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -20,11 +20,26 @@ use crate::span_context::SpanContext;
 
 thread_local! {
     static CURRENT: RefCell<Option<SpanContext>> = const { RefCell::new(None) };
+    // Whether `CURRENT` holds a context: a plain flag (no destructor, no lazy
+    // initialisation), so the usual "nothing active" answer is one load.
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The context of the active span on this thread, if any.
+#[inline]
 pub fn current_context() -> Option<SpanContext> {
-    CURRENT.with(|c| c.borrow().clone())
+    if !ACTIVE.with(Cell::get) {
+        return None;
+    }
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// Sets the active context, returning the previous one.
+fn replace_current(ctx: Option<SpanContext>) -> Option<SpanContext> {
+    let active = ctx.is_some();
+    let previous = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), ctx));
+    ACTIVE.with(|a| a.set(active));
+    previous
 }
 
 /// Replaces the active context when it is the one with `span_id` (used to
@@ -57,7 +72,7 @@ impl fmt::Debug for ContextGuard {
 
 /// Makes `ctx` the active context until the guard is dropped.
 pub fn enter(ctx: SpanContext) -> ContextGuard {
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(ctx));
+    let previous = replace_current(Some(ctx));
     ContextGuard {
         previous,
         _not_send: PhantomData,
@@ -66,8 +81,7 @@ pub fn enter(ctx: SpanContext) -> ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        replace_current(self.previous.take());
     }
 }
 

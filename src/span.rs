@@ -2,13 +2,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use smallvec::SmallVec;
 
 use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
+use crate::metrics::SpanEvent;
 use crate::reporter::pool;
 use crate::scope;
 use crate::span_context::{Baggage, Flags, SpanContext};
@@ -175,8 +175,6 @@ impl FinishedSpan {
 }
 
 enum State {
-    /// A span of the no-op tracer.
-    Noop,
     /// Sampled and not yet finished: everything is recorded.
     Recording {
         tracer: TracerId,
@@ -191,9 +189,9 @@ enum State {
         /// A root whose sampler decision was not final: a new operation
         /// name asks the sampler again.
         reconsider: bool,
-        /// Start time, kept only when it may be needed: for observers, or
-        /// for a decision that may still change.
-        start_us: Option<u64>,
+        /// Start time, kept only when it may be needed (for observers, or
+        /// for a decision that may still change); otherwise 0.
+        start_us: u64,
     },
     Finished,
 }
@@ -216,38 +214,26 @@ enum State {
 /// span.finish();
 /// ```
 pub struct Span {
+    /// `None` for a span of the no-op tracer: making and dropping one
+    /// writes and reads a single tag.
+    live: Option<Live>,
+}
+
+/// A span of a real tracer.
+struct Live {
     ctx: SpanContext,
     state: State,
 }
+
+/// What the no-op tracer's spans show as their context.
+static EMPTY_CONTEXT: SpanContext = SpanContext::empty();
 
 fn priority(value: &TagValue) -> Option<i64> {
     value.as_i64()
 }
 
-impl Span {
-    /// A span that records nothing (what the no-op tracer makes).
-    #[inline]
-    pub fn noop() -> Span {
-        Span {
-            ctx: SpanContext::empty(),
-            state: State::Noop,
-        }
-    }
-
-    /// This span's context: ids, flags and baggage, for children and for
-    /// injection into a carrier.
-    pub fn context(&self) -> &SpanContext {
-        &self.ctx
-    }
-
-    /// True while the span is sampled and unfinished, that is while tags and
-    /// logs are being recorded.
-    pub fn is_recording(&self) -> bool {
-        matches!(self.state, State::Recording { .. })
-    }
-
-    /// Renames the operation.
-    pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+impl Live {
+    fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
         match &mut self.state {
             State::Recording { data, .. } => data.operation_name = name.into(),
             State::Unsampled {
@@ -264,7 +250,11 @@ impl Span {
                     };
                     let decision = tracer.sampler.should_sample(self.ctx.trace_id(), n);
                     if decision.sampled {
-                        let start = start_us.unwrap_or_else(now_micros);
+                        let start = if *start_us == 0 {
+                            now_micros()
+                        } else {
+                            *start_us
+                        };
                         self.upsample(Flags::SAMPLED, start);
                         if let State::Recording { data, .. } = &mut self.state {
                             data.tags
@@ -276,18 +266,12 @@ impl Span {
                     }
                 }
             }
-            State::Noop | State::Finished => {}
+            State::Finished => {}
         }
         self
     }
 
-    /// Sets a tag (replacing nothing: Jaeger keeps repeated keys).
-    ///
-    /// The tag [`SAMPLING_PRIORITY`] with an integer value changes the
-    /// sampling decision of this span and of the spans started from it
-    /// afterwards: > 0 makes it sampled and debug (recording starts now), 0
-    /// makes it unsampled (nothing of it is reported).
-    pub fn set_tag(
+    fn set_tag(
         &mut self,
         key: impl Into<Cow<'static, str>>,
         value: impl Into<TagValue>,
@@ -324,7 +308,7 @@ impl Span {
                     }
                 }
             }
-            State::Noop | State::Finished => {}
+            State::Finished => {}
         }
         self
     }
@@ -344,7 +328,7 @@ impl Span {
                 name: data.operation_name,
                 local_root: data.local_root,
                 reconsider: false,
-                start_us: Some(data.start_us),
+                start_us: data.start_us,
             };
         }
     }
@@ -378,17 +362,14 @@ impl Span {
         }
     }
 
-    /// Records a log with the current time. The closure fills in the fields
-    /// and only runs when the span is recording.
-    pub fn log(&mut self, fields: impl FnOnce(&mut LogFields<'_>)) -> &mut Self {
+    fn log(&mut self, fields: impl FnOnce(&mut LogFields<'_>)) -> &mut Self {
         if let State::Recording { .. } = self.state {
             self.log_at_micros(now_micros(), fields);
         }
         self
     }
 
-    /// Records a log with an explicit timestamp.
-    pub fn log_at(
+    fn log_at(
         &mut self,
         timestamp: SystemTime,
         fields: impl FnOnce(&mut LogFields<'_>),
@@ -408,22 +389,10 @@ impl Span {
         }
     }
 
-    /// Sets a baggage item: it travels with this span's context to every
-    /// span started from it afterwards, here and in other processes.
-    ///
-    /// Values longer than the tracer's limit (default 2048 bytes) are
-    /// truncated; truncations are counted in the tracer's metrics. With an
-    /// allow-list ([`TracerBuilder::with_baggage_allow_list`](crate::TracerBuilder::with_baggage_allow_list))
-    /// other keys are refused and counted. A recording span also logs the
-    /// item (`event=baggage`).
-    pub fn set_baggage_item(
-        &mut self,
-        key: impl Into<String>,
-        value: impl Into<String>,
-    ) -> &mut Self {
+    fn set_baggage_item(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         let tracer = match &self.state {
             State::Recording { tracer, .. } | State::Unsampled { tracer, .. } => tracer.get(),
-            State::Noop | State::Finished => return self,
+            State::Finished => return self,
         };
         let Some(tracer) = tracer else {
             return self;
@@ -457,65 +426,178 @@ impl Span {
         self
     }
 
+    fn finish_micros(&mut self, end: Option<u64>) {
+        if let State::Unsampled { tracer, .. } = self.state {
+            // Counted; shown to observers when there are any. The usual
+            // case touches nothing else.
+            let observed = tracer.with(|t| {
+                t.reporter
+                    .metrics()
+                    .spans
+                    .incr(SpanEvent::FinishedUnsampled);
+                !t.observers.is_empty()
+            });
+            if observed == Some(true) {
+                self.notify_unsampled_finish(tracer, end);
+            }
+            self.state = State::Finished;
+            return;
+        }
+        if let State::Recording { tracer, mut data } =
+            std::mem::replace(&mut self.state, State::Finished)
+        {
+            let end = end.unwrap_or_else(now_micros);
+            data.duration_us = end.saturating_sub(data.start_us);
+            tracer.with(|t| {
+                if !t.observers.is_empty() {
+                    t.notify_finish(&data);
+                }
+                t.reporter.report(data);
+            });
+        }
+    }
+
+    #[cold]
+    fn notify_unsampled_finish(&mut self, tracer: TracerId, end: Option<u64>) {
+        let State::Unsampled {
+            name,
+            start_us,
+            local_root,
+            ..
+        } = std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return;
+        };
+        let ctx = &self.ctx;
+        let end = end.unwrap_or_else(now_micros);
+        let view = FinishedSpan {
+            trace_id: ctx.trace_id(),
+            span_id: ctx.span_id(),
+            parent_id: ctx.parent_id(),
+            flags: ctx.flags(),
+            operation_name: name,
+            references: Vec::new(),
+            start_us,
+            duration_us: end.saturating_sub(start_us),
+            tags: SmallVec::new(),
+            logs: Vec::new(),
+            local_root,
+        };
+        tracer.with(|t| t.notify_finish(&view));
+    }
+}
+
+impl Span {
+    /// A span that records nothing (what the no-op tracer makes).
+    #[inline]
+    pub const fn noop() -> Span {
+        Span { live: None }
+    }
+
+    /// This span's context: ids, flags and baggage, for children and for
+    /// injection into a carrier.
+    #[inline]
+    pub fn context(&self) -> &SpanContext {
+        match &self.live {
+            Some(live) => &live.ctx,
+            None => &EMPTY_CONTEXT,
+        }
+    }
+
+    /// True while the span is sampled and unfinished, that is while tags and
+    /// logs are being recorded.
+    pub fn is_recording(&self) -> bool {
+        matches!(
+            self.live,
+            Some(Live {
+                state: State::Recording { .. },
+                ..
+            })
+        )
+    }
+
+    /// Renames the operation.
+    pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+        if let Some(live) = &mut self.live {
+            live.set_operation_name(name);
+        }
+        self
+    }
+
+    /// Sets a tag (replacing nothing: Jaeger keeps repeated keys).
+    ///
+    /// The tag [`SAMPLING_PRIORITY`] with an integer value changes the
+    /// sampling decision of this span and of the spans started from it
+    /// afterwards: > 0 makes it sampled and debug (recording starts now), 0
+    /// makes it unsampled (nothing of it is reported).
+    pub fn set_tag(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<TagValue>,
+    ) -> &mut Self {
+        if let Some(live) = &mut self.live {
+            live.set_tag(key, value);
+        }
+        self
+    }
+
+    /// Records a log with the current time. The closure fills in the fields
+    /// and only runs when the span is recording.
+    pub fn log(&mut self, fields: impl FnOnce(&mut LogFields<'_>)) -> &mut Self {
+        if let Some(live) = &mut self.live {
+            live.log(fields);
+        }
+        self
+    }
+
+    /// Records a log with an explicit timestamp.
+    pub fn log_at(
+        &mut self,
+        timestamp: SystemTime,
+        fields: impl FnOnce(&mut LogFields<'_>),
+    ) -> &mut Self {
+        if let Some(live) = &mut self.live {
+            live.log_at(timestamp, fields);
+        }
+        self
+    }
+
+    /// Sets a baggage item: it travels with this span's context to every
+    /// span started from it afterwards, here and in other processes.
+    ///
+    /// Values longer than the tracer's limit (default 2048 bytes) are
+    /// truncated; truncations are counted in the tracer's metrics. With an
+    /// allow-list ([`TracerBuilder::with_baggage_allow_list`](crate::TracerBuilder::with_baggage_allow_list))
+    /// other keys are refused and counted. A recording span also logs the
+    /// item (`event=baggage`).
+    pub fn set_baggage_item(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Self {
+        if let Some(live) = &mut self.live {
+            live.set_baggage_item(key, value);
+        }
+        self
+    }
+
     /// The value of a baggage item carried by this span's context.
     pub fn baggage_item(&self, key: &str) -> Option<&str> {
-        self.ctx.baggage_item(key)
+        self.context().baggage_item(key)
     }
 
     /// Finishes the span now and hands it to the reporter. Later calls do
     /// nothing.
     pub fn finish(&mut self) {
-        self.finish_micros(None);
+        if let Some(live) = &mut self.live {
+            live.finish_micros(None);
+        }
     }
 
     /// Finishes the span at an explicit time.
     pub fn finish_at(&mut self, end: SystemTime) {
-        self.finish_micros(Some(system_time_micros(end)));
-    }
-
-    fn finish_micros(&mut self, end: Option<u64>) {
-        match std::mem::replace(&mut self.state, State::Finished) {
-            State::Recording { tracer, mut data } => {
-                let end = end.unwrap_or_else(now_micros);
-                data.duration_us = end.saturating_sub(data.start_us);
-                tracer.with(|t| {
-                    if !t.observers.is_empty() {
-                        t.notify_finish(&data);
-                    }
-                    t.reporter.report(data);
-                });
-            }
-            State::Unsampled {
-                tracer,
-                name,
-                start_us,
-                local_root,
-                ..
-            } => {
-                let ctx = &self.ctx;
-                tracer.with(|t| {
-                    t.reporter.metrics().spans_finished_unsampled.incr();
-                    if !t.observers.is_empty() {
-                        let start_us = start_us.unwrap_or(0);
-                        let end = end.unwrap_or_else(now_micros);
-                        let view = FinishedSpan {
-                            trace_id: ctx.trace_id(),
-                            span_id: ctx.span_id(),
-                            parent_id: ctx.parent_id(),
-                            flags: ctx.flags(),
-                            operation_name: name,
-                            references: Vec::new(),
-                            start_us,
-                            duration_us: end.saturating_sub(start_us),
-                            tags: SmallVec::new(),
-                            logs: Vec::new(),
-                            local_root,
-                        };
-                        t.notify_finish(&view);
-                    }
-                });
-            }
-            State::Noop | State::Finished => {}
+        if let Some(live) = &mut self.live {
+            live.finish_micros(Some(system_time_micros(end)));
         }
     }
 }
@@ -524,22 +606,26 @@ impl Drop for Span {
     #[inline]
     fn drop(&mut self) {
         // Spans of the no-op tracer and finished spans leave at once.
-        if !matches!(self.state, State::Noop | State::Finished) {
-            self.finish_micros(None);
+        if let Some(live) = &mut self.live {
+            if !matches!(live.state, State::Finished) {
+                live.finish_micros(None);
+            }
         }
     }
 }
 
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Noop => "noop",
-            State::Recording { .. } => "recording",
-            State::Unsampled { .. } => "unsampled",
-            State::Finished => "finished",
+        let state = match &self.live {
+            None => "noop",
+            Some(live) => match live.state {
+                State::Recording { .. } => "recording",
+                State::Unsampled { .. } => "unsampled",
+                State::Finished => "finished",
+            },
         };
         f.debug_struct("Span")
-            .field("context", &self.ctx)
+            .field("context", self.context())
             .field("state", &state)
             .finish()
     }
@@ -645,13 +731,21 @@ impl<'t> SpanBuilder<'t> {
     }
 }
 
-fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
-    let tracer = inner.id;
+/// Starts a span with no explicit reference, tag or start time, under the
+/// active span if there is one: what [`Tracer::start`] does. The usual case,
+/// kept free of the builder's moves and scans.
+#[inline]
+pub(crate) fn start_default(inner: &TracerInner, name: Cow<'static, str>) -> Span {
+    let active = scope::current_context().filter(SpanContext::is_valid);
+    open(inner, name, active.as_ref(), &[], None, Vec::new(), None)
+}
+
+fn start_span(inner: &TracerInner, b: SpanBuilder<'_>) -> Span {
     let SpanBuilder {
         name,
         references,
         start_us,
-        mut tags,
+        tags,
         ignore_active,
         ..
     } = b;
@@ -667,31 +761,60 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
     let parent = parent_idx
         .map(|i| &references[i].context)
         .or(active.as_ref());
+    open(inner, name, parent, &references, parent_idx, tags, start_us)
+}
 
-    let span_id = SpanId::new(random_u64());
+/// Tags a new trace's root records, decided before it is known whether
+/// the span records at all.
+enum RootTags<'a> {
+    None,
+    /// Started by a `jaeger-debug-id`.
+    DebugId(&'a str),
+    /// The sampler's type and parameter.
+    Sampler(&'static str, TagValue),
+}
+
+/// The span itself, once its parent is known (`parent_idx`: which of
+/// `references` it is, if any). Inlined into both callers, so the default
+/// start keeps none of the work for references and tags it does not have.
+#[inline(always)]
+fn open(
+    inner: &TracerInner,
+    name: Cow<'static, str>,
+    parent: Option<&SpanContext>,
+    references: &[Reference],
+    parent_idx: Option<usize>,
+    mut tags: Vec<Tag>,
+    start_us: Option<u64>,
+) -> Span {
+    let tracer = inner.id;
     let forced = tags
         .iter()
         .rev()
         .find(|t| t.key == SAMPLING_PRIORITY)
         .and_then(|t| priority(&t.value));
     let mut reconsider = false;
-    let (trace_id, parent_id, mut flags, mut baggage, local_root) = match parent {
+    // Tags a new trace's root gets, added only if it records.
+    let mut root_tags = RootTags::None;
+    let (trace_id, span_id, parent_id, mut flags, mut baggage, local_root) = match parent {
         Some(p) => (
             p.trace_id(),
+            SpanId::new(random_u64()),
             p.span_id(),
             p.flags(),
             p.baggage().clone(),
             p.is_remote(),
         ),
         None => {
+            let low = random_u64();
             let trace_id = if inner.trace_id_128 {
-                TraceId::new(random_u64(), random_u64())
+                TraceId::new(random_u64(), low)
             } else {
-                TraceId::new(0, random_u64())
+                TraceId::new(0, low)
             };
             let debug_id = references.iter().find_map(|r| r.context.debug_id());
             let flags = if let Some(id) = debug_id {
-                tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned()));
+                root_tags = RootTags::DebugId(id);
                 Flags::SAMPLED.with(Flags::DEBUG)
             } else if forced.is_some() {
                 Flags::default()
@@ -699,14 +822,23 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
                 let decision = inner.sampler.should_sample(trace_id, &name);
                 reconsider = !decision.sampled && !decision.is_final;
                 if decision.sampled {
-                    tags.push(Tag::new("sampler.type", decision.sampler_type));
-                    tags.push(Tag::new("sampler.param", decision.param));
+                    root_tags = RootTags::Sampler(decision.sampler_type, decision.param);
                     Flags::SAMPLED
                 } else {
                     Flags::default()
                 }
             };
-            (trace_id, SpanId::new(0), flags, Baggage::default(), true)
+            // A root's span id is its trace id's low half (as the other
+            // Jaeger clients do): one random draw fewer, and just as unique
+            // within the trace.
+            (
+                trace_id,
+                SpanId::new(low),
+                SpanId::new(0),
+                flags,
+                Baggage::default(),
+                true,
+            )
         }
     };
     for r in references.iter() {
@@ -718,89 +850,134 @@ fn start_span(inner: &Arc<TracerInner>, b: SpanBuilder<'_>) -> Span {
         None => {}
     }
 
-    let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
-    ctx.set_baggage(baggage);
-    if let Some(p) = parent {
-        p.pass_trace_state(&mut ctx);
-    }
-    let m = inner.reporter.metrics();
+    let rare = parent.and_then(SpanContext::rare_for_child);
     let sampled = flags.is_sampled();
-    match (parent.map(SpanContext::is_remote), sampled) {
-        (None, true) => m.traces_started_sampled.incr(),
-        (None, false) => m.traces_started_unsampled.incr(),
-        (Some(true), true) => m.traces_joined_sampled.incr(),
-        (Some(true), false) => m.traces_joined_unsampled.incr(),
-        (Some(false), _) => {}
-    }
-    if sampled {
-        m.spans_started_sampled.incr();
-    } else {
-        m.spans_started_unsampled.incr();
-    }
-    if !inner.observers.is_empty() {
-        inner.notify_start(&ctx, &name);
-    }
-    if !sampled {
-        let keep_start = reconsider || !inner.observers.is_empty();
+    let event = match (parent.map(SpanContext::is_remote), sampled) {
+        (None, true) => SpanEvent::RootSampled,
+        (None, false) => SpanEvent::RootUnsampled,
+        (Some(true), true) => SpanEvent::JoinedSampled,
+        (Some(true), false) => SpanEvent::JoinedUnsampled,
+        (Some(false), true) => SpanEvent::ChildSampled,
+        (Some(false), false) => SpanEvent::ChildUnsampled,
+    };
+    inner.reporter.metrics().spans.incr(event);
+    let observed = !inner.observers.is_empty();
+    if !sampled && !observed {
+        // The usual unsampled span, written straight into its place.
         return Span {
-            ctx,
-            state: State::Unsampled {
-                tracer,
-                name,
-                local_root,
-                reconsider,
-                start_us: keep_start.then(|| start_us.unwrap_or_else(now_micros)),
-            },
+            live: Some(Live {
+                ctx: SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare),
+                state: State::Unsampled {
+                    tracer,
+                    name,
+                    local_root,
+                    reconsider,
+                    start_us: if reconsider {
+                        start_us.unwrap_or_else(now_micros)
+                    } else {
+                        0
+                    },
+                },
+            }),
         };
     }
-    let implicit_only = references.len() <= 1
-        && parent_idx.is_none_or(|i| references[i].kind == ReferenceType::ChildOf);
-    let wire_refs = if implicit_only {
-        Vec::new()
-    } else {
-        references
-            .iter()
-            .filter(|r| r.context.is_valid())
-            .map(|r| WireRef {
-                kind: r.kind,
-                trace_id: r.context.trace_id(),
-                span_id: r.context.span_id(),
-            })
-            .collect()
-    };
-    let start_us = start_us.unwrap_or_else(now_micros);
-    let data = match pool::take() {
-        // A recycled box comes empty: fill it in place.
-        Some(mut data) => {
-            data.trace_id = trace_id;
-            data.span_id = span_id;
-            data.parent_id = parent_id;
-            data.flags = flags;
-            data.operation_name = name;
-            data.references = wire_refs;
-            data.start_us = start_us;
-            data.duration_us = 0;
-            data.tags.extend(tags);
-            data.local_root = local_root;
-            data
+    let state = if sampled {
+        match root_tags {
+            RootTags::None => {}
+            RootTags::DebugId(id) => tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
+            RootTags::Sampler(kind, param) => {
+                tags.push(Tag::new("sampler.type", kind));
+                tags.push(Tag::new("sampler.param", param));
+            }
         }
-        None => Box::new(SpanData {
-            trace_id,
-            span_id,
-            parent_id,
-            flags,
-            operation_name: name,
-            references: wire_refs,
-            start_us,
-            duration_us: 0,
-            tags: Tags::from_vec(tags),
-            logs: Vec::new(),
+        let implicit_only = references.len() <= 1
+            && parent_idx.is_none_or(|i| references[i].kind == ReferenceType::ChildOf);
+        let wire_refs = if implicit_only {
+            Vec::new()
+        } else {
+            references
+                .iter()
+                .filter(|r| r.context.is_valid())
+                .map(|r| WireRef {
+                    kind: r.kind,
+                    trace_id: r.context.trace_id(),
+                    span_id: r.context.span_id(),
+                })
+                .collect()
+        };
+        let start_us = start_us.unwrap_or_else(now_micros);
+        let data = match pool::take() {
+            // A recycled box comes empty: fill it in place.
+            Some(mut data) => {
+                data.trace_id = trace_id;
+                data.span_id = span_id;
+                data.parent_id = parent_id;
+                data.flags = flags;
+                data.operation_name = name;
+                data.references = wire_refs;
+                data.start_us = start_us;
+                data.duration_us = 0;
+                data.tags.extend(tags);
+                data.local_root = local_root;
+                data
+            }
+            None => Box::new(SpanData {
+                trace_id,
+                span_id,
+                parent_id,
+                flags,
+                operation_name: name,
+                references: wire_refs,
+                start_us,
+                duration_us: 0,
+                tags: Tags::from_vec(tags),
+                logs: Vec::new(),
+                local_root,
+            }),
+        };
+        State::Recording { tracer, data }
+    } else {
+        let keep_start = reconsider || observed;
+        State::Unsampled {
+            tracer,
+            name,
             local_root,
+            reconsider,
+            start_us: if keep_start {
+                start_us.unwrap_or_else(now_micros)
+            } else {
+                0
+            },
+        }
+    };
+    // Built in one piece, in place.
+    let span = Span {
+        live: Some(Live {
+            ctx: SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare),
+            state,
         }),
     };
-    Span {
-        ctx,
-        state: State::Recording { tracer, data },
+    if observed {
+        span.notify_start(inner);
+    }
+    span
+}
+
+impl Span {
+    #[cold]
+    fn notify_start(&self, inner: &TracerInner) {
+        let name = match &self.live {
+            Some(Live {
+                state: State::Recording { data, .. },
+                ..
+            }) => &data.operation_name,
+            Some(Live {
+                state: State::Unsampled { name, .. },
+                ..
+            }) => name,
+            _ => return,
+        };
+        inner.notify_start(self.context(), name);
     }
 }
 
@@ -811,6 +988,6 @@ mod size_tests {
     #[test]
     fn span_and_context_stay_small() {
         assert!(std::mem::size_of::<crate::SpanContext>() <= 56);
-        assert!(std::mem::size_of::<super::Span>() <= 112);
+        assert!(std::mem::size_of::<super::Span>() <= 96);
     }
 }

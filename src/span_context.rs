@@ -245,7 +245,7 @@ pub struct SpanContext {
 
 /// The parts of a context that few contexts have.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Rare {
+pub(crate) struct Rare {
     /// A `jaeger-debug-id` (partial contexts only).
     debug_id: Option<Box<str>>,
     /// W3C `tracestate`, carried through unchanged to children and on
@@ -263,6 +263,28 @@ impl SpanContext {
             flags,
             baggage: Baggage::default(),
             rare: None,
+            remote: false,
+        }
+    }
+
+    /// A child's context, all parts at once (built in place: no partial
+    /// writes copied around afterwards).
+    #[inline]
+    pub(crate) fn from_parts(
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: SpanId,
+        flags: Flags,
+        baggage: Baggage,
+        rare: Option<Arc<Rare>>,
+    ) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            parent_id,
+            flags,
+            baggage,
+            rare,
             remote: false,
         }
     }
@@ -368,10 +390,12 @@ impl SpanContext {
         });
     }
 
-    /// Gives a child's context what it inherits from this one beyond ids,
-    /// flags and baggage: the `tracestate`.
-    pub(crate) fn pass_trace_state(&self, child: &mut SpanContext) {
-        child.rare = match &self.rare {
+    /// What a child's context inherits from this one beyond ids, flags and
+    /// baggage: the `tracestate`.
+    #[inline]
+    pub(crate) fn rare_for_child(&self) -> Option<Arc<Rare>> {
+        match &self.rare {
+            None => None,
             Some(r) if r.debug_id.is_none() => Some(r.clone()),
             Some(r) => r.trace_state.clone().map(|s| {
                 Arc::new(Rare {
@@ -379,8 +403,7 @@ impl SpanContext {
                     trace_state: Some(s),
                 })
             }),
-            None => None,
-        };
+        }
     }
 
     /// This context marked as received from another process.

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -55,9 +55,9 @@ pub(crate) struct TracerInner {
 /// counted as dropped (closed). Cached references are let go when a thread
 /// next meets a new tracer, or when it exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TracerId(u64);
+pub(crate) struct TracerId(u32);
 
-static NEXT_TRACER: AtomicU64 = AtomicU64::new(1);
+static NEXT_TRACER: AtomicU32 = AtomicU32::new(1);
 static REGISTRY: Mutex<Vec<(TracerId, Weak<TracerInner>)>> = Mutex::new(Vec::new());
 
 thread_local! {
@@ -65,6 +65,8 @@ thread_local! {
 }
 
 impl TracerId {
+    /// A new id. 32 bits: ids would repeat only after four billion
+    /// tracers were made in one process.
     pub(crate) fn fresh() -> TracerId {
         TracerId(NEXT_TRACER.fetch_add(1, Ordering::Relaxed))
     }
@@ -284,12 +286,12 @@ impl Tracer {
 
     /// Starts a span named `operation_name`: a child of the active span if
     /// there is one, else the root of a new trace.
-    #[inline]
+    #[inline(always)]
     pub fn start(&self, operation_name: impl Into<Cow<'static, str>>) -> Span {
-        if self.inner.is_none() {
-            return Span::noop();
+        match self.inner() {
+            Some(inner) => crate::span::start_default(inner, operation_name.into()),
+            None => Span::noop(),
         }
-        self.span(operation_name).start()
     }
 
     /// Writes `ctx` into `carrier` in every configured format. An invalid

@@ -61,6 +61,32 @@ fn snapshot_counts_traces_spans_errors_and_baggage() {
     );
 }
 
+#[test]
+fn unsampled_spans_are_counted_by_kind_including_children_of_the_active_span() {
+    let (u, _guard) = tracer(false);
+    let root = u.start("root").activate();
+    // `Tracer::start` under an active span: the builder-free path.
+    let child = u.start("child");
+    assert_eq!(child.context().trace_id(), root.context().trace_id());
+    assert_eq!(child.context().parent_id(), root.context().span_id());
+    assert!(!child.context().flags().is_sampled());
+    let remote: SpanContext = "abc:1:0:0".parse().unwrap();
+    let joined = u.span("server").child_of(&remote).start();
+    drop((child, joined, root));
+    let m = u.metrics();
+    assert_eq!(
+        (
+            m.traces_started_unsampled,
+            m.traces_joined_unsampled,
+            m.spans_started_unsampled,
+            m.spans_finished_unsampled,
+            m.spans_started_sampled,
+        ),
+        (1, 1, 3, 3, 0),
+        "{m:?}"
+    );
+}
+
 #[derive(Default)]
 struct Recorder {
     started: Mutex<Vec<String>>,

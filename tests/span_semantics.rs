@@ -242,3 +242,20 @@ fn flags_and_context_accessors() {
         "0000000000000001:0000000000000002:0000000000000000:9"
     );
 }
+
+#[test]
+fn a_root_span_id_is_its_trace_id_low_half_and_children_draw_their_own() {
+    let sink = UdpSink::start();
+    let (tracer, _guard) = tracer_for(&sink);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let root = tracer.start("root");
+        let child = tracer.span("child").child_of(root.context()).start();
+        let (r, c) = (root.context(), child.context());
+        assert_eq!(r.span_id().get(), r.trace_id().low());
+        assert_ne!(c.span_id(), r.span_id());
+        assert_eq!(c.parent_id(), r.span_id());
+        assert!(seen.insert(r.trace_id()), "trace ids repeat");
+        assert!(seen.insert(jaeger_tracer::TraceId::new(1, c.span_id().get())));
+    }
+}
