@@ -56,6 +56,17 @@ pub(crate) fn recalibrate() {
     tsc::recalibrate();
 }
 
+/// True when timestamps come from the fast clock (always false where
+/// there is none): until then the reporter calibrates at every poll rather
+/// than at every tick, so a new process gets the fast clock within tens of
+/// milliseconds.
+pub(crate) fn calibrated() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    return tsc::published() || !tsc::usable();
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    return true;
+}
+
 /// Microseconds since the Unix epoch of `t` (zero before the epoch).
 pub(crate) fn system_time_micros(t: SystemTime) -> u64 {
     system_time_nanos(t) / 1000
@@ -149,6 +160,18 @@ mod tsc {
             }
         }
         (best.1, best.2)
+    }
+
+    pub(super) fn published() -> bool {
+        let seq = SEQ.load(Ordering::Relaxed);
+        seq != 0 && seq & 1 == 0
+    }
+
+    /// False once the clocksource was found not to be the counter.
+    pub(super) fn usable() -> bool {
+        CALIBRATOR
+            .try_lock()
+            .map_or(true, |cal| cal.usable != Some(false))
     }
 
     pub(super) fn recalibrate() {

@@ -112,6 +112,9 @@ pub(super) fn run(
         let now = Instant::now();
         let taken = queue.drain(|span| w.accept(span, now));
         let now = if taken > 0 { Instant::now() } else { now };
+        if !crate::clock::calibrated() {
+            crate::clock::recalibrate();
+        }
         if now >= next_tick {
             w.tick(now);
             crate::clock::recalibrate();
@@ -359,5 +362,30 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use std::time::{Duration, Instant};
+
+    /// With the default flush interval a tick is 250 ms; the fast clock must
+    /// not wait for it (a short-lived process would time every span with
+    /// the slow clock).
+    #[test]
+    fn a_new_reporter_calibrates_the_fast_clock_within_tens_of_milliseconds() {
+        let (tracer, _guard) = crate::Tracer::builder("clock")
+            .with_agent_host("127.0.0.1")
+            .init()
+            .unwrap();
+        let start = Instant::now();
+        while !crate::clock::calibrated() {
+            assert!(
+                start.elapsed() < Duration::from_millis(150),
+                "not calibrated after 150 ms"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(tracer);
     }
 }
