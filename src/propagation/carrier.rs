@@ -11,6 +11,13 @@ pub trait Injector {
     /// Stores `value` under `key` (keys are lowercase ASCII; values are
     /// printable ASCII without CR, LF or commas).
     fn set(&mut self, key: &str, value: String);
+
+    /// As [`set`](Injector::set), for a key built for this call: carriers
+    /// that store owned keys take it without copying. By default it calls
+    /// `set`.
+    fn set_owned(&mut self, key: String, value: String) {
+        self.set(&key, value);
+    }
 }
 
 /// A carrier a span context can be read from.
@@ -25,6 +32,10 @@ impl<S: BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, key: &str, value: String) {
         self.insert(key.to_owned(), value);
     }
+
+    fn set_owned(&mut self, key: String, value: String) {
+        self.insert(key, value);
+    }
 }
 
 impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
@@ -38,6 +49,10 @@ impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
 impl Injector for BTreeMap<String, String> {
     fn set(&mut self, key: &str, value: String) {
         self.insert(key.to_owned(), value);
+    }
+
+    fn set_owned(&mut self, key: String, value: String) {
+        self.insert(key, value);
     }
 }
 
@@ -80,6 +95,10 @@ impl Extractor for HeaderMap {
 impl<T: Injector + ?Sized> Injector for &mut T {
     fn set(&mut self, key: &str, value: String) {
         (**self).set(key, value);
+    }
+
+    fn set_owned(&mut self, key: String, value: String) {
+        (**self).set_owned(key, value);
     }
 }
 

@@ -30,7 +30,7 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
         let mut key = String::with_capacity(BAGGAGE_PREFIX.len() + k.len());
         key.push_str(BAGGAGE_PREFIX);
         key.push_str(k);
-        carrier.set(&key, percent_encode(v));
+        carrier.set_owned(key, percent_encode(v));
     }
 }
 
@@ -84,6 +84,38 @@ mod tests {
     use crate::id::{SpanId, TraceId};
     use crate::span_context::Flags;
     use std::collections::HashMap;
+
+    /// A carrier that implements only `set` gets the built keys through the
+    /// default `set_owned`.
+    #[test]
+    fn a_carrier_with_only_set_receives_every_header() {
+        struct Pairs(Vec<(String, String)>);
+        impl crate::Injector for Pairs {
+            fn set(&mut self, key: &str, value: String) {
+                self.0.push((key.to_owned(), value));
+            }
+        }
+        let ctx = SpanContext::new(
+            TraceId::new(0, 1),
+            SpanId::new(1),
+            SpanId::new(0),
+            Flags::SAMPLED,
+        )
+        .with_baggage_item("user", "alice")
+        .with_baggage_item("note", "a b");
+        let mut carrier = Pairs(Vec::new());
+        inject(&ctx, &mut carrier);
+        let mut got = carrier.0;
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("uber-trace-id".to_owned(), ctx.to_string()),
+                ("uberctx-note".to_owned(), "a%20b".to_owned()),
+                ("uberctx-user".to_owned(), "alice".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn inject_then_extract_round_trips_with_baggage() {

@@ -150,7 +150,11 @@ fn is_unreserved(b: u8) -> bool {
 /// safe in any header value (no CR/LF, commas, spaces or non-ASCII).
 pub(crate) fn percent_encode(s: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
+    if s.bytes().all(is_unreserved) {
+        // The usual case: nothing to escape, one copy.
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for &b in s.as_bytes() {
         if is_unreserved(b) {
             out.push(b as char);
