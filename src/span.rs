@@ -663,6 +663,7 @@ impl fmt::Debug for SpanBuilder<'_> {
 }
 
 impl<'t> SpanBuilder<'t> {
+    #[inline]
     pub(crate) fn new(tracer: &'t Tracer, name: Cow<'static, str>) -> Self {
         SpanBuilder {
             tracer,
@@ -675,18 +676,21 @@ impl<'t> SpanBuilder<'t> {
     }
 
     /// Adds a `ChildOf` reference to `parent`.
+    #[inline]
     pub fn child_of(mut self, parent: &SpanContext) -> Self {
         self.references.push(Reference::child_of(parent.clone()));
         self
     }
 
     /// Adds a `FollowsFrom` reference to `cause`.
+    #[inline]
     pub fn follows_from(mut self, cause: &SpanContext) -> Self {
         self.references.push(Reference::follows_from(cause.clone()));
         self
     }
 
     /// Adds a reference.
+    #[inline]
     pub fn with_reference(mut self, reference: Reference) -> Self {
         self.references.push(reference);
         self
@@ -710,6 +714,7 @@ impl<'t> SpanBuilder<'t> {
     }
 
     /// Does not make the span a child of the thread's active span.
+    #[inline]
     pub fn ignore_active(mut self) -> Self {
         self.ignore_active = true;
         self
@@ -723,6 +728,7 @@ impl<'t> SpanBuilder<'t> {
     /// trace and the sampler decides (or `sampling.priority`, or a
     /// `jaeger-debug-id` carried by a partial context). Baggage of every
     /// referenced context is inherited.
+    #[inline]
     pub fn start(self) -> Span {
         match self.tracer.inner() {
             Some(inner) => start_span(inner, self),

@@ -280,6 +280,7 @@ impl Tracer {
     }
 
     /// A builder for a span named `operation_name`.
+    #[inline]
     pub fn span(&self, operation_name: impl Into<Cow<'static, str>>) -> SpanBuilder<'_> {
         SpanBuilder::new(self, operation_name.into())
     }
