@@ -33,6 +33,9 @@ struct StoppableAgent {
 impl StoppableAgent {
     fn start(port: u16, spans: Arc<Mutex<Vec<i64>>>) -> StoppableAgent {
         let socket = UdpSocket::bind(("127.0.0.1", port)).unwrap();
+        // Room for bursts while this (debug-built) decoder is descheduled:
+        // kernel drops here would be the test's, not the tracer's.
+        support::set_receive_buffer(&socket, 4 << 20);
         socket
             .set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
@@ -81,6 +84,12 @@ fn agent_stopped_and_restarted_mid_stream() {
         tracer.flush().unwrap();
     };
     batch(100);
+    // Stopped only once it has read them: a datagram still in the socket
+    // when it closes would be lost by the test, not the tracer.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while agent.spans.lock().unwrap().len() < 100 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (port, spans) = agent.stop();
     for _ in 0..5 {
         batch(10);
@@ -96,7 +105,13 @@ fn agent_stopped_and_restarted_mid_stream() {
         batch(100);
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(100));
+    // Until the agent has decoded what the socket accepted (the other tests
+    // of this file load both cores meanwhile), at most 5 s.
+    let sent = tracer.metrics().spans_reported as usize;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while spans.lock().unwrap().len() < sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     agent.stop();
     drop(guard);
     let m = tracer.metrics();

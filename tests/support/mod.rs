@@ -107,7 +107,7 @@ pub fn rss_kib() -> u64 {
 
 /// Asks for a receive buffer of `bytes` (the kernel caps it at
 /// `net.core.rmem_max`).
-fn set_receive_buffer(socket: &UdpSocket, bytes: i32) {
+pub fn set_receive_buffer(socket: &UdpSocket, bytes: i32) {
     use std::os::fd::AsRawFd;
     // SAFETY: a valid socket descriptor and a pointer to an int of the size
     // passed, both live for the call.
