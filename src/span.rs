@@ -430,14 +430,7 @@ impl Live {
         if let State::Unsampled { tracer, .. } = self.state {
             // Counted; shown to observers when there are any. The usual
             // case touches nothing else.
-            let observed = tracer.with(|t| {
-                t.reporter
-                    .metrics()
-                    .spans
-                    .incr(SpanEvent::FinishedUnsampled);
-                !t.observers.is_empty()
-            });
-            if observed == Some(true) {
+            if tracer.finished_unsampled() {
                 self.notify_unsampled_finish(tracer, end);
             }
             self.state = State::Finished;
@@ -605,10 +598,17 @@ impl Span {
 impl Drop for Span {
     #[inline]
     fn drop(&mut self) {
-        // Spans of the no-op tracer and finished spans leave at once.
+        // Spans of the no-op tracer and finished spans leave at once; an
+        // unsampled span only counts its end (its parts drop after this).
         if let Some(live) = &mut self.live {
-            if !matches!(live.state, State::Finished) {
-                live.finish_micros(None);
+            match live.state {
+                State::Finished => {}
+                State::Unsampled { tracer, .. } => {
+                    if tracer.finished_unsampled() {
+                        live.notify_unsampled_finish(tracer, None);
+                    }
+                }
+                State::Recording { .. } => live.finish_micros(None),
             }
         }
     }
