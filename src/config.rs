@@ -103,6 +103,8 @@ pub enum AgentProtocol {
 /// A sampler ready to use, or a remote sampler to start at `init`.
 #[derive(Debug)]
 enum SamplerChoice {
+    /// A const sampler (known, so the tracer can answer for it).
+    Const(bool),
     Ready(Box<dyn Sampler>),
     Remote(RemoteSamplerBuilder),
 }
@@ -172,7 +174,7 @@ impl TracerBuilder {
             agent_protocol: AgentProtocol::Compact,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             collector: None,
-            sampler: SamplerChoice::Ready(Box::new(ConstSampler::new(true))),
+            sampler: SamplerChoice::Const(true),
             tags: Vec::new(),
             trace_id_128: false,
             queue_size: DEFAULT_QUEUE_SIZE,
@@ -393,7 +395,11 @@ impl TracerBuilder {
     /// The sampler (`JAEGER_SAMPLER_TYPE`/`JAEGER_SAMPLER_PARAM`; default:
     /// sample everything).
     pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
-        self.sampler = SamplerChoice::Ready(Box::new(sampler));
+        let any: &dyn std::any::Any = &sampler;
+        self.sampler = match any.downcast_ref::<ConstSampler>() {
+            Some(c) => SamplerChoice::Const(c.decision()),
+            None => SamplerChoice::Ready(Box::new(sampler)),
+        };
         self
     }
 
@@ -599,7 +605,9 @@ impl TracerBuilder {
 
     /// The tracer around `reporter`; starts the remote sampler if chosen.
     fn into_tracer(self, reporter: Reporter) -> Result<Tracer, Error> {
+        let never_samples = matches!(self.sampler, SamplerChoice::Const(false));
         let (sampler, remote_sampler): (Box<dyn Sampler>, _) = match self.sampler {
+            SamplerChoice::Const(decision) => (Box::new(ConstSampler::new(decision)), None),
             SamplerChoice::Ready(s) => (s, None),
             SamplerChoice::Remote(b) => {
                 let remote = std::sync::Arc::new(
@@ -612,6 +620,7 @@ impl TracerBuilder {
             id: TracerId::fresh(),
             service_name: self.service_name,
             sampler,
+            never_samples,
             trace_id_128: self.trace_id_128,
             propagation: self.propagation,
             reporter,
@@ -672,7 +681,7 @@ fn sampler_from_env(
     let param_err = |e: Error| Error::env(ENV_SAMPLER_PARAM, param.unwrap_or(""), e);
     let ready = |s: Box<dyn Sampler>| Ok(SamplerChoice::Ready(s));
     match kind {
-        "const" => ready(Box::new(ConstSampler::new(param_value(1.0)? != 0.0))),
+        "const" => Ok(SamplerChoice::Const(param_value(1.0)? != 0.0)),
         "probabilistic" => ready(Box::new(
             ProbabilisticSampler::new(param_value(0.001)?).map_err(param_err)?,
         )),
@@ -848,6 +857,29 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    /// Const samplers are recognised (the tracer answers "never" without a
+    /// call); any other sampler is kept as given.
+    #[test]
+    fn const_samplers_are_known_to_the_tracer() {
+        let b = TracerBuilder::new("s").with_sampler(ConstSampler::new(false));
+        assert!(matches!(b.sampler, SamplerChoice::Const(false)));
+        let b = TracerBuilder::new("s").with_sampler(ProbabilisticSampler::new(0.5).unwrap());
+        assert!(matches!(b.sampler, SamplerChoice::Ready(_)));
+        assert!(matches!(
+            TracerBuilder::new("s").sampler,
+            SamplerChoice::Const(true)
+        ));
+        let (t, _g) = TracerBuilder::new("s")
+            .with_agent_host("127.0.0.1")
+            .with_sampler(ConstSampler::new(false))
+            .init()
+            .unwrap();
+        let mut span = t.start("op");
+        assert!(!span.context().is_sampled());
+        span.set_tag(crate::SAMPLING_PRIORITY, 1);
+        assert!(span.is_recording(), "sampling.priority still overrides");
     }
 
     #[test]

@@ -822,7 +822,9 @@ fn open(
             let flags = if let Some(id) = debug_id {
                 root_tags = RootTags::DebugId(id);
                 Flags::SAMPLED.with(Flags::DEBUG)
-            } else if forced.is_some() {
+            } else if forced.is_some() || inner.never_samples {
+                // (A const "never" sampler is not asked: its answer is
+                // known, final, and brings no tags.)
                 Flags::default()
             } else {
                 let decision = inner.sampler.should_sample(trace_id, &name);

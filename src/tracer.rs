@@ -32,6 +32,9 @@ pub(crate) struct TracerInner {
     pub(crate) id: TracerId,
     pub(crate) service_name: String,
     pub(crate) sampler: Box<dyn Sampler>,
+    /// The sampler is a const sampler that samples nothing: new traces are
+    /// unsampled without asking it.
+    pub(crate) never_samples: bool,
     pub(crate) trace_id_128: bool,
     pub(crate) propagation: Vec<Propagation>,
     pub(crate) reporter: Reporter,

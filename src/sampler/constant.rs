@@ -12,6 +12,11 @@ impl ConstSampler {
     pub const fn new(decision: bool) -> Self {
         ConstSampler { decision }
     }
+
+    /// The decision it always answers.
+    pub(crate) const fn decision(&self) -> bool {
+        self.decision
+    }
 }
 
 impl Sampler for ConstSampler {
