@@ -256,15 +256,14 @@ pub(crate) struct Rare {
 impl SpanContext {
     /// A context with the given ids and flags and no baggage.
     pub fn new(trace_id: TraceId, span_id: SpanId, parent_id: SpanId, flags: Flags) -> Self {
-        SpanContext {
+        SpanContext::from_parts(
             trace_id,
             span_id,
             parent_id,
             flags,
-            baggage: Baggage::default(),
-            rare: None,
-            remote: false,
-        }
+            Baggage::default(),
+            None,
+        )
     }
 
     /// A child's context, all parts at once (built in place: no partial

@@ -124,26 +124,17 @@ impl TracerId {
     }
 
     /// Counts the end of an unsampled span of this tracer; true when the
-    /// tracer has observers to tell. The thread's cache is read directly:
-    /// this runs for every unsampled span.
+    /// tracer has observers to tell.
     #[inline]
     pub(crate) fn finished_unsampled(self) -> bool {
-        let count = |t: &TracerInner| {
+        self.with(|t| {
             t.reporter
                 .metrics()
                 .spans
                 .incr(crate::metrics::SpanEvent::FinishedUnsampled);
             !t.observers.is_empty()
-        };
-        let cached = CACHE.try_with(|cache| {
-            let cache = cache.try_borrow().ok()?;
-            let (_, inner) = cache.iter().find(|(id, _)| *id == self)?;
-            Some(count(inner))
-        });
-        match cached {
-            Ok(Some(observed)) => observed,
-            _ => self.with(count).unwrap_or(false),
-        }
+        })
+        .unwrap_or(false)
     }
 
     /// The tracer itself (for the rarer paths that keep it a while).
