@@ -49,12 +49,29 @@ impl From<u128> for TraceId {
 }
 
 /// Writes `v` as 16 lowercase hex digits into `out`.
+///
+/// Eight digits at a time in one register: each nibble is moved into a
+/// byte of its own, then every byte is turned into its digit at once.
 #[inline]
 pub(crate) fn hex16(v: u64, out: &mut [u8; 16]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = DIGITS[((v >> (60 - 4 * i)) & 0xf) as usize];
-    }
+    out[..8].copy_from_slice(&hex8((v >> 32) as u32).to_be_bytes());
+    out[8..].copy_from_slice(&hex8(v as u32).to_be_bytes());
+}
+
+/// The 8 lowercase hex digits of `x` as the bytes of a `u64`, the most
+/// significant digit in the most significant byte.
+#[inline]
+fn hex8(x: u32) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from(x);
+    // One nibble a byte: 16-bit halves apart, then bytes, then nibbles.
+    let x = (x & 0xffff_0000) << 16 | (x & 0xffff);
+    let x = (x & 0x0000_ff00_0000_ff00) << 8 | (x & 0x0000_00ff_0000_00ff);
+    let n = (x & 0x00f0_00f0_00f0_00f0) << 4 | (x & 0x000f_000f_000f_000f);
+    // A nibble of 10 or more gains bit 4 when 6 is added (no byte carries:
+    // 15 + 6 < 256); those digits are letters, 39 beyond '0' + 10.
+    let letters = ((n + 6 * ONES) >> 4) & ONES;
+    n + b'0' as u64 * ONES + letters * 39
 }
 
 fn write_hex16(f: &mut fmt::Formatter<'_>, v: u64) -> fmt::Result {
@@ -157,22 +174,61 @@ pub(crate) fn parse_hex_u64(s: &str, what: &str) -> Result<u64, Error> {
     if s.is_empty() || s.len() > 16 {
         return Err(bad());
     }
-    let mut v = 0u64;
-    for b in s.bytes() {
-        let d = HEX_DIGIT[b as usize];
-        if d > 15 {
-            return Err(bad());
-        }
-        v = v << 4 | u64::from(d);
-    }
-    Ok(v)
+    hex_u64(s.as_bytes()).ok_or_else(bad)
 }
 
-/// The value of `b` as a hex digit.
+/// The value of 16 hex digits of either case, eight at a time in one
+/// register; `None` if any byte is not a hex digit.
 #[inline]
-pub(crate) fn hex_digit(b: u8) -> Option<u8> {
-    let d = HEX_DIGIT[b as usize];
-    (d <= 15).then_some(d)
+pub(crate) fn unhex16(digits: &[u8; 16]) -> Option<u64> {
+    let mut hi = [0u8; 8];
+    let mut lo = [0u8; 8];
+    hi.copy_from_slice(&digits[..8]);
+    lo.copy_from_slice(&digits[8..]);
+    let hi = unhex8(u64::from_be_bytes(hi))?;
+    let lo = unhex8(u64::from_be_bytes(lo))?;
+    Some(u64::from(hi) << 32 | u64::from(lo))
+}
+
+/// Eight hex digits, the first in the most significant byte of `w`.
+#[inline]
+fn unhex8(w: u64) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * ONES;
+    if w & HIGH != 0 {
+        return None;
+    }
+    // Bit 7 of each byte (all below 0x80, so no carries between bytes): set
+    // when the byte is at least `lo`, or at most `hi`.
+    let at_least = |x: u64, lo: u8| x + (0x80 - u64::from(lo)) * ONES;
+    let at_most = |x: u64, hi: u8| !(x + (0x7f - u64::from(hi)) * ONES);
+    let digit = at_least(w, b'0') & at_most(w, b'9');
+    let folded = w | (0x20 * ONES);
+    let letter = at_least(folded, b'a') & at_most(folded, b'f') & HIGH;
+    if (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // '0'..'9' and 'a'..'f' / 'A'..'F' end in their value, letters less 9.
+    let v = (w & (0x0f * ONES)) + (letter >> 7) * 9;
+    // Two nibbles a byte, then two bytes a 16-bit lane, then 32 bits.
+    let v = (v | v >> 4) & 0x00ff_00ff_00ff_00ff;
+    let v = (v | v >> 8) & 0x0000_ffff_0000_ffff;
+    Some((v | v >> 16) as u32)
+}
+
+/// The value of up to 16 hex digits of either case (more are shifted out:
+/// callers check the width); `None` if any byte is not a hex digit. No
+/// branch per digit: the digits' values are or-ed together, and a non-digit
+/// (0xff) shows in the high bits.
+#[inline]
+pub(crate) fn hex_u64(digits: &[u8]) -> Option<u64> {
+    let (mut v, mut seen) = (0u64, 0u8);
+    for &b in digits {
+        let d = HEX_DIGIT[b as usize];
+        seen |= d;
+        v = v << 4 | u64::from(d & 0xf);
+    }
+    (seen <= 15).then_some(v)
 }
 
 /// The value of each byte as a hex digit, or 0xff.
@@ -234,6 +290,51 @@ pub(crate) fn random_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The register-wide hex writer and the branch-free reader agree with
+    /// the standard library's formatting and parsing.
+    #[test]
+    fn hex_agrees_with_std_formatting_and_parsing() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut samples = vec![0, 1, 9, 10, 15, 16, u64::MAX, 0x0123_4567_89ab_cdef];
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(x);
+        }
+        for v in samples {
+            let mut buf = [0u8; 16];
+            hex16(v, &mut buf);
+            let want = format!("{v:016x}");
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+            assert_eq!(hex_u64(want.as_bytes()), Some(v));
+            assert_eq!(hex_u64(want.to_uppercase().as_bytes()), Some(v));
+            let digits: [u8; 16] = want.as_bytes().try_into().unwrap();
+            assert_eq!(unhex16(&digits), Some(v));
+            let upper: [u8; 16] = want.to_uppercase().as_bytes().try_into().unwrap();
+            assert_eq!(unhex16(&upper), Some(v));
+            let short = format!("{v:x}");
+            assert_eq!(hex_u64(short.as_bytes()), Some(v));
+        }
+        for bad in ["g", "12 3", "-1", "+1", "0x1", "é", "1:2"] {
+            assert_eq!(hex_u64(bad.as_bytes()), None, "{bad}");
+        }
+        // Every byte that is not a hex digit is refused.
+        for b in 0..=255u8 {
+            let want = (b as char).to_digit(16).map(u64::from);
+            assert_eq!(hex_u64(&[b'1', b]), want.map(|d| 16 + d), "byte {b}");
+            for at in 0..16 {
+                let mut digits = *b"0123456789abcdef";
+                digits[at] = b;
+                let mut expect = 0x0123_4567_89ab_cdefu64;
+                let shift = 60 - 4 * at;
+                expect &= !(0xf << shift);
+                let got = unhex16(&digits);
+                assert_eq!(got, want.map(|d| expect | d << shift), "byte {b} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn trace_id_display_width_follows_high_bits() {

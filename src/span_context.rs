@@ -129,11 +129,25 @@ impl Packed {
         })
     }
 
+    /// The key of item `i`.
+    fn key(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1].1 as usize
+        };
+        &self.text[start..self.ends[i].0 as usize]
+    }
+
     fn has_repeats(&self) -> bool {
-        let keys: smallvec::SmallVec<[&str; 8]> = self.iter().map(|(k, _)| k).collect();
-        keys.iter()
-            .enumerate()
-            .any(|(i, k)| keys[i + 1..].contains(k))
+        let n = self.ends.len();
+        if n <= 16 {
+            // The usual few items: compared in place, nothing collected.
+            return (1..n).any(|i| (0..i).any(|j| self.key(i) == self.key(j)));
+        }
+        let mut keys: Vec<&str> = (0..n).map(|i| self.key(i)).collect();
+        keys.sort_unstable();
+        keys.windows(2).any(|w| w[0] == w[1])
     }
 }
 
@@ -167,11 +181,21 @@ impl Baggage {
             return Baggage(None);
         }
         if packed.has_repeats() {
-            let mut b = Baggage(None);
+            // One pass however many repeats (a hostile carrier may send
+            // thousands): the first position of each key, its last value.
+            let mut last: std::collections::HashMap<&str, &str> =
+                std::collections::HashMap::with_capacity(packed.ends.len());
+            let mut order = Vec::with_capacity(packed.ends.len());
             for (k, v) in packed.iter() {
-                b.set(k.to_owned(), v.to_owned());
+                if last.insert(k, v).is_none() {
+                    order.push(k);
+                }
             }
-            return b;
+            let mut fresh = Packed::default();
+            for k in order {
+                fresh.push(k, last[k]);
+            }
+            return Baggage(Some(Arc::new(fresh)));
         }
         Baggage(Some(Arc::new(packed)))
     }
@@ -493,40 +517,68 @@ impl fmt::Display for SpanContext {
 /// (`%3A`, bad digits, wrong widths, zero ids) is left to the general
 /// parser, which names what is wrong.
 fn parse_plain(s: &str) -> Option<SpanContext> {
-    const MAX_WIDTH: [usize; 4] = [32, 16, 16, 2];
-    let mut fields = [0u128; 4];
-    let mut i = 0;
-    let (mut value, mut width) = (0u128, 0usize);
-    for b in s.bytes() {
-        if b == b':' {
-            if i == 3 || width == 0 || width > MAX_WIDTH[i] {
-                return None;
-            }
-            fields[i] = value;
-            (value, width) = (0, 0);
-            i += 1;
-            continue;
-        }
-        value = value << 4 | u128::from(crate::id::hex_digit(b)?);
-        width += 1;
+    if let Some(ctx) = parse_full_width(s.as_bytes()) {
+        return Some(ctx);
     }
-    if i != 3 || width == 0 || width > MAX_WIDTH[3] {
+    let (trace, rest) = split_colon(s.as_bytes())?;
+    let (span, rest) = split_colon(rest)?;
+    let (parent, flags) = split_colon(rest)?;
+    // A fifth field leaves a ':' in `flags`, which is not a hex digit.
+    let width_ok = |f: &[u8], max: usize| !f.is_empty() && f.len() <= max;
+    if !(width_ok(trace, 32) && width_ok(span, 16) && width_ok(parent, 16) && width_ok(flags, 2)) {
         return None;
     }
-    fields[3] = value;
-    let trace_id = TraceId::new((fields[0] >> 64) as u64, fields[0] as u64);
-    let span_id = SpanId::new(fields[1] as u64);
+    let split = trace.len().saturating_sub(16);
+    let trace_id = TraceId::new(
+        crate::id::hex_u64(&trace[..split])?,
+        crate::id::hex_u64(&trace[split..])?,
+    );
+    let span_id = SpanId::new(crate::id::hex_u64(span)?);
+    let parent_id = SpanId::new(crate::id::hex_u64(parent)?);
+    let flags = Flags::from_bits(crate::id::hex_u64(flags)? as u8);
     if !trace_id.is_valid() || !span_id.is_valid() {
         return None;
     }
-    let mut ctx = SpanContext::new(
-        trace_id,
-        span_id,
-        SpanId::new(fields[2] as u64),
-        Flags::from_bits(fields[3] as u8),
-    );
+    let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
     ctx.remote = true;
     Some(ctx)
+}
+
+/// The form the Go and Java clients and this one write: ids at full width
+/// (16 or 32, 16, 16 hex digits), flags in one or two, so the separators
+/// are at known places and each id is read in two register-wide steps.
+#[inline]
+fn parse_full_width(b: &[u8]) -> Option<SpanContext> {
+    let t = match b.len() {
+        51 | 52 => 16,
+        67 | 68 => 32,
+        _ => return None,
+    };
+    if b[t] != b':' || b[t + 17] != b':' || b[t + 34] != b':' {
+        return None;
+    }
+    let id = |at: usize| -> Option<u64> {
+        let digits: &[u8; 16] = b.get(at..at + 16)?.try_into().ok()?;
+        crate::id::unhex16(digits)
+    };
+    let high = if t == 32 { id(0)? } else { 0 };
+    let trace_id = TraceId::new(high, id(t - 16)?);
+    let span_id = SpanId::new(id(t + 1)?);
+    let parent_id = SpanId::new(id(t + 18)?);
+    let flags = Flags::from_bits(crate::id::hex_u64(&b[t + 35..])? as u8);
+    if !trace_id.is_valid() || !span_id.is_valid() {
+        return None;
+    }
+    let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
+    ctx.remote = true;
+    Some(ctx)
+}
+
+/// `s` split at its first `:`.
+#[inline]
+fn split_colon(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = s.iter().position(|&b| b == b':')?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
 /// The four `:`-separated parts of `s`, if it has exactly four.
@@ -603,6 +655,22 @@ mod tests {
             "00000000000000000000000000000000a:1:0:1",
             "1:00000000000000001:0:1",
             "1:2:3:☃",
+            // Full width: the fixed-position reader.
+            "0123456789abcdef0123456789ABCDEF:ffffffffffffffff:0000000000000001:ff",
+            "0123456789abcdef0123456789ABCDEF:ffffffffffffffff:0000000000000001:1",
+            "00000000000000000000000000000000:ffffffffffffffff:0000000000000001:1",
+            "0000000000000000:0000000000000012:0000000000000000:1",
+            "000000000000abcd:0000000000000000:0000000000000000:1",
+            "000000000000abcd:00000000000000g2:0000000000000000:1",
+            "000000000000abcd:0000000000000012:000000000000000G:1",
+            "00000000000Xabcd:0000000000000012:0000000000000000:1",
+            "000000000000abcd:0000000000000012:0000000000000000:g",
+            "000000000000abcd:0000000000000012:0000000000000000:1:",
+            "000000000000abcd:0000000000000012:0000000000000000::",
+            "000000000000abcd:0000000000000012:00000000000000000:",
+            "000000000000abcd;0000000000000012:0000000000000000:1",
+            "000000000000abcd:0000000000000012:000000000000000é:1",
+            "000000000000abc:d0000000000000012:0000000000000000:1",
         ] {
             let plain = parse_plain(s);
             let general = s.replace(':', "%3A").parse::<SpanContext>().ok();
@@ -688,5 +756,30 @@ mod tests {
         assert_eq!(a.baggage_item("k"), Some("v"));
         assert_eq!(b.baggage_item("k"), Some("w"));
         assert_eq!(b.baggage_items().count(), 1);
+    }
+
+    /// A repeated key keeps its last value at its first position, for a
+    /// few items (compared in place) and for many (sorted, then one pass).
+    #[test]
+    fn packed_baggage_resolves_repeats_in_order() {
+        for n in [3usize, 16, 17, 5000] {
+            let mut packed = Packed::default();
+            for i in 0..n {
+                packed.push(&format!("k{}", i % (n - 1)), &i.to_string());
+            }
+            let baggage = Baggage::from_packed(packed);
+            let items: Vec<(&str, &str)> = baggage.iter().collect();
+            assert_eq!(items.len(), n - 1, "n = {n}");
+            assert_eq!(items[0], ("k0", &*(n - 1).to_string()), "n = {n}");
+            for (i, (k, v)) in items.iter().enumerate().skip(1) {
+                assert_eq!((*k, *v), (&*format!("k{i}"), &*i.to_string()));
+            }
+        }
+        let mut distinct = Packed::default();
+        for i in 0..40 {
+            distinct.push(&format!("k{i}"), "v");
+        }
+        assert!(!distinct.has_repeats());
+        assert_eq!(Baggage::from_packed(distinct).iter().count(), 40);
     }
 }

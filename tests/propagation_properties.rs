@@ -70,6 +70,7 @@ fn header_value() -> impl Strategy<Value = String> {
     prop_oneof![
         "[0-9a-f]{1,33}(:[0-9a-f]{0,17}){0,5}",
         "[0-9a-fA-F%3A:]{0,60}",
+        "[0-9a-fA-Fg]{16,32}:[0-9a-fA-F]{16}:[0-9a-fé]{16}:[0-9a-f:]{1,2}",
         "[0-9a-f]{16,32}-[0-9a-f]{16}(-[01d](-[0-9a-f]{16})?)?",
         "[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.{0,8})?",
         "([a-z]{0,4}=[^,]{0,6},?){0,5}",
@@ -127,6 +128,17 @@ proptest! {
             let (t, _g) = tracer(format);
             let _ = t.extract(&map);
         }
+    }
+
+    /// The fixed-position reader of full-width `uber-trace-id` values
+    /// agrees with the general parser (which `%3A` separators select).
+    #[test]
+    fn full_width_trace_header_parses_as_the_general_parser_does(
+        s in "[0-9a-fA-Fg]{16,32}:[0-9a-fA-F]{16}:[0-9a-fé]{16}:[0-9a-fg:]{1,2}"
+    ) {
+        let direct = s.parse::<SpanContext>().ok();
+        let general = s.replace(':', "%3A").parse::<SpanContext>().ok();
+        prop_assert_eq!(direct, general);
     }
 
     #[test]

@@ -142,17 +142,17 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
     let mut baggage = Vec::new();
     carrier.for_each(&mut |k, v| {
         let v = v.trim();
-        if k.eq_ignore_ascii_case(TRACE_ID) {
+        if super::eq_ignore_case(k, TRACE_ID) {
             trace = Some(v.to_owned());
-        } else if k.eq_ignore_ascii_case(SPAN_ID) {
+        } else if super::eq_ignore_case(k, SPAN_ID) {
             span = Some(v.to_owned());
-        } else if k.eq_ignore_ascii_case(PARENT_SPAN_ID) {
+        } else if super::eq_ignore_case(k, PARENT_SPAN_ID) {
             parent = Some(v.to_owned());
-        } else if k.eq_ignore_ascii_case(SAMPLED) {
+        } else if super::eq_ignore_case(k, SAMPLED) {
             sampled = Some(v.to_owned());
-        } else if k.eq_ignore_ascii_case(FLAGS) {
+        } else if super::eq_ignore_case(k, FLAGS) {
             flags = Some(v.to_owned());
-        } else if k.eq_ignore_ascii_case(SINGLE) {
+        } else if super::eq_ignore_case(k, SINGLE) {
             single = Some(v.to_owned());
         } else if let Some(key) = super::strip_prefix_ignore_case(k, BAGGAGE_PREFIX) {
             if !key.is_empty() {

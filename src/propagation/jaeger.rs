@@ -39,7 +39,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
     let mut debug_id: Option<String> = None;
     let mut baggage = Packed::default();
     carrier.for_each(&mut |key, value| {
-        if key.eq_ignore_ascii_case(TRACE_HEADER) {
+        if super::eq_ignore_case(key, TRACE_HEADER) {
             trace =
                 Some(value.trim().parse::<SpanContext>().map_err(|e| {
                     Error::propagation(format!("invalid {TRACE_HEADER} header: {e}"))
@@ -48,7 +48,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             if !k.is_empty() {
                 baggage.push_with(|t| push_lowercase(t, k), |t| percent_decode_into(value, t));
             }
-        } else if key.eq_ignore_ascii_case(BAGGAGE_HEADER) {
+        } else if super::eq_ignore_case(key, BAGGAGE_HEADER) {
             for item in value.split(',') {
                 if let Some((k, v)) = item.split_once('=') {
                     let k = k.trim();
@@ -60,7 +60,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
                     }
                 }
             }
-        } else if key.eq_ignore_ascii_case(DEBUG_HEADER) && !value.trim().is_empty() {
+        } else if super::eq_ignore_case(key, DEBUG_HEADER) && !value.trim().is_empty() {
             debug_id = Some(value.trim().to_owned());
         }
     });

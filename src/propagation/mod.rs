@@ -131,19 +131,90 @@ impl BaggageLimits {
 /// True for an HTTP header-name token (RFC 9110 `tchar`s), the only keys
 /// that can be injected as `{prefix}{key}` headers without risk.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| CLASS[b as usize] & TOKEN != 0)
 }
 
+/// `s` without its first `prefix.len()` bytes when they are `prefix` (a
+/// lowercase ASCII constant) in any ASCII case.
+#[inline]
 pub(crate) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+    let head = s.as_bytes().get(..prefix.len())?;
+    if eq_lowercase(head, prefix.as_bytes()) {
+        // The head matched ASCII bytes, so the rest starts on a character.
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
 }
+
+/// True when `s` is `lower` (a lowercase ASCII constant such as a header
+/// name) in any ASCII case.
+#[inline]
+pub(crate) fn eq_ignore_case(s: &str, lower: &str) -> bool {
+    eq_lowercase(s.as_bytes(), lower.as_bytes())
+}
+
+/// As [`eq_ignore_case`], eight bytes at a time: a byte of `s` matches a
+/// letter of `lower` when it equals it with the case bit (0x20) set, any
+/// other byte only when equal.
+#[inline]
+fn eq_lowercase(s: &[u8], lower: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = s.len();
+    if n != lower.len() {
+        return false;
+    }
+    if n < 8 {
+        return s.eq_ignore_ascii_case(lower);
+    }
+    let word = |b: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mut at = 0;
+    loop {
+        // The last word may overlap the one before it.
+        let from = at.min(n - 8);
+        let (a, p) = (word(s, from), word(lower, from));
+        // Bit 7 of each byte of `p` (ASCII, below 0x80, so no carries):
+        // set when the byte is at least 'a', and when it is at most 'z'.
+        let at_least_a = p + (0x80 - u64::from(b'a')) * ONES;
+        let at_most_z = !(p + (0x7f - u64::from(b'z')) * ONES);
+        let case_bits = (at_least_a & at_most_z & (0x80 * ONES)) >> 2;
+        if a | case_bits != p {
+            return false;
+        }
+        at += 8;
+        if at >= n {
+            return true;
+        }
+    }
+}
+
+/// Byte classes: header-name token characters and URI unreserved ones.
+const TOKEN: u8 = 1;
+const UNRESERVED: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') {
+            t[b] = TOKEN | UNRESERVED;
+        } else if matches!(
+            c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'^' | b'`' | b'|'
+        ) {
+            t[b] = TOKEN;
+        }
+        b += 1;
+    }
+    t
+};
 
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+    CLASS[b as usize] & UNRESERVED != 0
 }
 
 /// Percent-encodes everything but unreserved characters, so the result is
@@ -265,6 +336,45 @@ pub(crate) mod tests {
         assert_eq!(percent_decode("bad%zz"), "bad%zz");
         assert_eq!(percent_decode("trunc%4"), "trunc%4");
         assert_eq!(percent_decode("%ff"), "%ff");
+    }
+
+    /// The table and word-wide comparisons agree with the byte-by-byte
+    /// definitions.
+    #[test]
+    fn byte_classes_and_case_folding_agree_with_std() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            let unreserved = b.is_ascii_alphanumeric() || b"-_.~".contains(&b);
+            assert_eq!(CLASS[b as usize] & TOKEN != 0, tchar, "byte {b}");
+            assert_eq!(is_unreserved(b), unreserved, "byte {b}");
+        }
+        let names = [
+            "uber-trace-id",
+            "uberctx-",
+            "x-b3-parentspanid",
+            "b3",
+            "baggage-",
+        ];
+        for lower in names {
+            for n in 0..lower.len() + 2 {
+                // Each position of the name takes every byte value.
+                for b in 0..=255u8 {
+                    let mut s = lower.as_bytes().to_vec();
+                    if n < s.len() {
+                        s[n] = b;
+                    } else {
+                        s.push(b);
+                    }
+                    let want = s.eq_ignore_ascii_case(lower.as_bytes());
+                    assert_eq!(eq_lowercase(&s, lower.as_bytes()), want, "{s:?}");
+                }
+            }
+            assert!(eq_ignore_case(&lower.to_uppercase(), lower));
+            let upper = format!("{}K", lower.to_uppercase());
+            assert_eq!(strip_prefix_ignore_case(&upper, lower), Some("K"));
+        }
+        assert_eq!(strip_prefix_ignore_case("uberctx\u{e9}", "uberctx-"), None);
+        assert_eq!(strip_prefix_ignore_case("ube", "uberctx-"), None);
     }
 
     #[test]

@@ -83,11 +83,11 @@ fn parse_traceparent(value: &str) -> Result<SpanContext, Error> {
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let (mut parent, mut state, mut baggage) = (None, Vec::new(), Vec::new());
     carrier.for_each(&mut |k, v| {
-        if k.eq_ignore_ascii_case(TRACEPARENT) {
+        if super::eq_ignore_case(k, TRACEPARENT) {
             parent = Some(v.trim().to_owned());
-        } else if k.eq_ignore_ascii_case(TRACESTATE) {
+        } else if super::eq_ignore_case(k, TRACESTATE) {
             state.push(v.trim().to_owned());
-        } else if k.eq_ignore_ascii_case(BAGGAGE) {
+        } else if super::eq_ignore_case(k, BAGGAGE) {
             for item in v.split(',') {
                 // Properties after ';' are not kept.
                 let item = item.split(';').next().unwrap_or("");
