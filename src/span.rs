@@ -271,15 +271,10 @@ impl Live {
         self
     }
 
-    fn set_tag(
-        &mut self,
-        key: impl Into<Cow<'static, str>>,
-        value: impl Into<TagValue>,
-    ) -> &mut Self {
+    #[inline(never)]
+    fn set_tag(&mut self, key: Cow<'static, str>, value: TagValue) -> &mut Self {
         match &mut self.state {
             State::Recording { data, .. } => {
-                let key = key.into();
-                let value = value.into();
                 if key == SAMPLING_PRIORITY {
                     match priority(&value) {
                         Some(0) => {
@@ -297,14 +292,10 @@ impl Live {
                 data.tags.push(Tag { key, value });
             }
             State::Unsampled { .. } => {
-                let key = key.into();
-                if key == SAMPLING_PRIORITY {
-                    let value = value.into();
-                    if matches!(priority(&value), Some(p) if p > 0) {
-                        self.upsample(Flags::SAMPLED.with(Flags::DEBUG), now_micros());
-                        if let State::Recording { data, .. } = &mut self.state {
-                            data.tags.push(Tag { key, value });
-                        }
+                if key == SAMPLING_PRIORITY && matches!(priority(&value), Some(p) if p > 0) {
+                    self.upsample(Flags::SAMPLED.with(Flags::DEBUG), now_micros());
+                    if let State::Recording { data, .. } = &mut self.state {
+                        data.tags.push(Tag { key, value });
                     }
                 }
             }
@@ -523,13 +514,32 @@ impl Span {
     /// sampling decision of this span and of the spans started from it
     /// afterwards: > 0 makes it sampled and debug (recording starts now), 0
     /// makes it unsampled (nothing of it is reported).
+    #[inline(always)]
     pub fn set_tag(
         &mut self,
         key: impl Into<Cow<'static, str>>,
         value: impl Into<TagValue>,
     ) -> &mut Self {
+        // The usual tag is appended right here, in the caller: a literal key
+        // and value are then stored straight into their place. (Passed on
+        // to a function, they would be made in a temporary and copied with
+        // wide loads of the narrow stores just made, a store-forwarding
+        // stall.) `sampling.priority` and unsampled spans go the long way.
         if let Some(live) = &mut self.live {
-            live.set_tag(key, value);
+            let key = key.into();
+            if key != SAMPLING_PRIORITY {
+                match &mut live.state {
+                    State::Recording { data, .. } => {
+                        data.tags.push(Tag {
+                            key,
+                            value: value.into(),
+                        });
+                        return self;
+                    }
+                    State::Unsampled { .. } | State::Finished => return self,
+                }
+            }
+            live.set_tag(key, value.into());
         }
         self
     }
@@ -871,7 +881,16 @@ fn open(
     inner.reporter.metrics().spans.incr(event);
     let observed = !inner.observers.is_empty();
     if !sampled && !observed {
-        // The usual unsampled span, written straight into its place.
+        // The usual unsampled span, written straight into its place. (Every
+        // part is computed first: a call inside the literal, after the
+        // context, would make the context a temporary to drop should the
+        // call unwind, copied afterwards with wide loads of the narrow
+        // stores just made, a store-forwarding stall.)
+        let start_us = if reconsider {
+            start_us.unwrap_or_else(now_micros)
+        } else {
+            0
+        };
         return Span {
             live: Some(Live {
                 ctx: SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare),
@@ -880,11 +899,7 @@ fn open(
                     name,
                     local_root,
                     reconsider,
-                    start_us: if reconsider {
-                        start_us.unwrap_or_else(now_micros)
-                    } else {
-                        0
-                    },
+                    start_us,
                 },
             }),
         };
