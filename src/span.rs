@@ -740,8 +740,19 @@ impl<'t> SpanBuilder<'t> {
     /// referenced context is inherited.
     #[inline]
     pub fn start(self) -> Span {
-        match self.tracer.inner() {
-            Some(inner) => start_span(inner, self),
+        let SpanBuilder {
+            tracer,
+            name,
+            references,
+            start_us,
+            tags,
+            ignore_active,
+        } = self;
+        match tracer.inner() {
+            // The references are lent, not moved: the builder was just
+            // written by the caller, and a copy of it would stall on store
+            // forwarding.
+            Some(inner) => start_span(inner, name, &references, start_us, tags, ignore_active),
             None => Span::noop(),
         }
     }
@@ -756,15 +767,14 @@ pub(crate) fn start_default(inner: &TracerInner, name: Cow<'static, str>) -> Spa
     open(inner, name, active.as_ref(), &[], None, Vec::new(), None)
 }
 
-fn start_span(inner: &TracerInner, b: SpanBuilder<'_>) -> Span {
-    let SpanBuilder {
-        name,
-        references,
-        start_us,
-        tags,
-        ignore_active,
-        ..
-    } = b;
+fn start_span(
+    inner: &TracerInner,
+    name: Cow<'static, str>,
+    references: &[Reference],
+    start_us: Option<u64>,
+    tags: Vec<Tag>,
+    ignore_active: bool,
+) -> Span {
     let parent_idx = references
         .iter()
         .position(|r| r.kind == ReferenceType::ChildOf && r.context.is_valid())
@@ -777,7 +787,7 @@ fn start_span(inner: &TracerInner, b: SpanBuilder<'_>) -> Span {
     let parent = parent_idx
         .map(|i| &references[i].context)
         .or(active.as_ref());
-    open(inner, name, parent, &references, parent_idx, tags, start_us)
+    open(inner, name, parent, references, parent_idx, tags, start_us)
 }
 
 /// Tags a new trace's root records, decided before it is known whether
@@ -973,17 +983,19 @@ fn open(
             },
         }
     };
-    // Built in one piece, in place.
-    let span = Span {
-        live: Some(Live {
-            ctx: SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare),
-            state,
-        }),
-    };
+    let ctx = SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare);
     if observed {
+        let span = Span {
+            live: Some(Live { ctx, state }),
+        };
         span.notify_start(inner);
+        return span;
     }
-    span
+    // Built in one piece, in place: no call between the parts and the
+    // return (`span` kept for a call would be built aside and copied).
+    Span {
+        live: Some(Live { ctx, state }),
+    }
 }
 
 impl Span {
