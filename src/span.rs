@@ -12,7 +12,7 @@ use crate::metrics::SpanEvent;
 use crate::reporter::pool;
 use crate::scope;
 use crate::span_context::{Baggage, Flags, SpanContext};
-use crate::tag::{LogFields, LogRecord, Tag, TagValue};
+use crate::tag::{LogFields, LogRecord, Tag, TagValue, Tags};
 use crate::tracer::{Tracer, TracerId, TracerInner};
 
 /// The tag that forces a sampling decision: an integer > 0 makes the trace
@@ -95,9 +95,6 @@ pub struct FinishedSpan {
     /// of the trace.
     pub(crate) local_root: bool,
 }
-
-/// Tag storage of a span.
-pub(crate) type Tags = SmallVec<[Tag; 4]>;
 
 /// The reporter's name for a finished span.
 pub(crate) type SpanData = FinishedSpan;
@@ -345,7 +342,7 @@ impl Live {
                 references: Vec::new(),
                 start_us,
                 duration_us: 0,
-                tags: SmallVec::new(),
+                tags: Tags::new(),
                 logs: Vec::new(),
                 local_root,
             });
@@ -463,7 +460,7 @@ impl Live {
             references: Vec::new(),
             start_us,
             duration_us: end.saturating_sub(start_us),
-            tags: SmallVec::new(),
+            tags: Tags::new(),
             logs: Vec::new(),
             local_root,
         };
@@ -530,10 +527,7 @@ impl Span {
             if key != SAMPLING_PRIORITY {
                 match &mut live.state {
                     State::Recording { data, .. } => {
-                        data.tags.push(Tag {
-                            key,
-                            value: value.into(),
-                        });
+                        data.tags.push_parts(key, value.into());
                         return self;
                     }
                     State::Unsampled { .. } | State::Finished => return self,

@@ -164,6 +164,117 @@ impl Tag {
     }
 }
 
+/// The tags of a recording span, in order.
+///
+/// Slots past the tags in use hold empty tags, left there when a recycled
+/// span record was emptied: a new tag is then written into its slot field
+/// by field, with no call in between. (A tag handed to a vector's `push` is
+/// built aside first, in case the vector must grow, and copied into place
+/// with wide loads of the narrow stores just made: a store-forwarding
+/// stall for every tag.)
+#[derive(Clone, Default)]
+pub(crate) struct Tags {
+    slots: Vec<Tag>,
+    len: usize,
+}
+
+impl Tags {
+    /// No tags and no slots.
+    pub(crate) const fn new() -> Self {
+        Tags {
+            slots: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// The tags of `tags`, taken over without copying.
+    pub(crate) fn from_vec(tags: Vec<Tag>) -> Self {
+        Tags {
+            len: tags.len(),
+            slots: tags,
+        }
+    }
+
+    /// Appends a tag: into a free slot when there is one.
+    #[inline(always)]
+    pub(crate) fn push_parts(&mut self, key: Cow<'static, str>, value: TagValue) {
+        if let Some(slot) = self.slots.get_mut(self.len) {
+            // A free slot holds `Tag::EMPTY` (see `clear`): nothing to free,
+            // so it is overwritten without being read (its line may still
+            // be on the reporter thread's core).
+            std::mem::forget(std::mem::replace(&mut slot.key, key));
+            std::mem::forget(std::mem::replace(&mut slot.value, value));
+            self.len += 1;
+        } else {
+            self.push_new(Tag { key, value });
+        }
+    }
+
+    /// Appends a tag.
+    #[inline]
+    pub(crate) fn push(&mut self, tag: Tag) {
+        self.push_parts(tag.key, tag.value);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_new(&mut self, tag: Tag) {
+        // Only called when every slot is in use.
+        self.slots.push(tag);
+        self.len += 1;
+    }
+
+    /// How many tags fit without allocating.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Removes every tag, keeping their slots (emptied: owned keys and
+    /// values are freed here).
+    pub(crate) fn clear(&mut self) {
+        for slot in &mut self.slots[..self.len] {
+            *slot = Tag::EMPTY;
+        }
+        self.len = 0;
+    }
+}
+
+impl From<Vec<Tag>> for Tags {
+    fn from(tags: Vec<Tag>) -> Self {
+        Tags::from_vec(tags)
+    }
+}
+
+impl std::ops::Deref for Tags {
+    type Target = [Tag];
+
+    fn deref(&self) -> &[Tag] {
+        &self.slots[..self.len]
+    }
+}
+
+impl Extend<Tag> for Tags {
+    fn extend<I: IntoIterator<Item = Tag>>(&mut self, iter: I) {
+        for tag in iter {
+            self.push(tag);
+        }
+    }
+}
+
+impl fmt::Debug for Tags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Tag {
+    /// An empty tag, the filler of unused slots.
+    pub(crate) const EMPTY: Tag = Tag {
+        key: Cow::Borrowed(""),
+        value: TagValue::Bool(false),
+    };
+}
+
 impl fmt::Debug for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={:?}", self.key, self.value)
@@ -221,6 +332,43 @@ impl fmt::Debug for LogFields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tags written into emptied slots read back in order; clearing frees
+    /// owned keys and values and keeps the slots; more tags than slots grow.
+    #[test]
+    fn tag_slots_are_reused_in_order() {
+        let mut tags = Tags::new();
+        for i in 0..3 {
+            tags.push_parts(Cow::Owned(format!("k{i}")), TagValue::from(format!("v{i}")));
+        }
+        assert_eq!(tags.len(), 3);
+        tags.clear();
+        assert!(tags.is_empty());
+        assert!(
+            tags.slots.iter().all(|t| *t == Tag::EMPTY),
+            "owned parts freed"
+        );
+        let room = tags.capacity();
+        tags.push_parts(Cow::Borrowed("a"), TagValue::I64(1));
+        tags.extend([Tag::new("b", true), Tag::new("c", 2.5)]);
+        tags.push(Tag::new("d", "x"));
+        assert_eq!(
+            tags.capacity(),
+            room,
+            "3 slots reused, the 4th fits the room"
+        );
+        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+        assert_eq!(tags[1].value, TagValue::Bool(true));
+        let mut copy = tags.clone();
+        copy.clear();
+        copy.push(Tag::new("z", 0));
+        assert_eq!(copy.len(), 1);
+        assert_eq!(tags.len(), 4, "a clone is independent");
+        let from: Tags = vec![Tag::new("x", 1)].into();
+        assert_eq!(from.len(), 1);
+        assert_eq!(format!("{from:?}"), "[x=1]");
+    }
 
     #[test]
     fn conversions_pick_the_jaeger_type() {

@@ -155,7 +155,7 @@ mod tests {
     use crate::tag::Tag;
 
     fn span() -> Box<SpanData> {
-        let mut tags = crate::span::Tags::new();
+        let mut tags = crate::tag::Tags::new();
         for i in 0..40 {
             tags.push(Tag::new("k", i as i64));
         }
