@@ -11,8 +11,11 @@ if [ "${1:-}" != "--print" ]; then
   # buffers without bound when spans come faster than it reports, and the
   # memory it keeps would distort (or, by the OOM killer, end) the runs of
   # the tracers measured after it in the same process.
+  # A tracer whose run fails (fastrace's buffering can exhaust memory and
+  # be killed) leaves its rows empty; the others still run.
   for t in jaeger-tracer fastrace rustracing_jaeger opentelemetry_sdk; do
-    cargo bench --bench compare -- "/${t}(/|\$)|/${t}_"
+    cargo bench --bench compare -- "/${t}(/|\$)|/${t}_" ||
+      echo "bench-compare: the run of ${t} failed; its missing figures show as -" >&2
   done
 fi
 python3 - "$root/target/criterion" <<'PY'

@@ -87,8 +87,7 @@ pub struct FinishedSpan {
     pub(crate) references: Vec<WireRef>,
     pub(crate) start_us: u64,
     pub(crate) duration_us: u64,
-    /// Inline for the first few tags: most spans then need no allocation
-    /// beyond their own box.
+    /// In reusable slots: a recycled record's tags need no allocation.
     pub(crate) tags: Tags,
     pub(crate) logs: Vec<LogRecord>,
     /// Started without a local parent: its end closes this process's segment
