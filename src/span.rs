@@ -738,14 +738,14 @@ impl<'t> SpanBuilder<'t> {
             name,
             references,
             start_us,
-            tags,
+            mut tags,
             ignore_active,
         } = self;
         match tracer.inner() {
-            // The references are lent, not moved: the builder was just
-            // written by the caller, and a copy of it would stall on store
-            // forwarding.
-            Some(inner) => start_span(inner, name, &references, start_us, tags, ignore_active),
+            // The references and tags are lent, not moved: the builder was
+            // just written by the caller, and a copy of it would stall on
+            // store forwarding.
+            Some(inner) => start_span(inner, name, &references, start_us, &mut tags, ignore_active),
             None => Span::noop(),
         }
     }
@@ -757,7 +757,15 @@ impl<'t> SpanBuilder<'t> {
 #[inline]
 pub(crate) fn start_default(inner: &TracerInner, name: Cow<'static, str>) -> Span {
     let active = scope::current_context().filter(SpanContext::is_valid);
-    open(inner, name, active.as_ref(), &[], None, Vec::new(), None)
+    open(
+        inner,
+        name,
+        active.as_ref(),
+        &[],
+        None,
+        &mut Vec::new(),
+        None,
+    )
 }
 
 fn start_span(
@@ -765,7 +773,7 @@ fn start_span(
     name: Cow<'static, str>,
     references: &[Reference],
     start_us: Option<u64>,
-    tags: Vec<Tag>,
+    tags: &mut Vec<Tag>,
     ignore_active: bool,
 ) -> Span {
     let parent_idx = references
@@ -803,7 +811,7 @@ fn open(
     parent: Option<&SpanContext>,
     references: &[Reference],
     parent_idx: Option<usize>,
-    mut tags: Vec<Tag>,
+    tags: &mut Vec<Tag>,
     start_us: Option<u64>,
 ) -> Span {
     let tracer = inner.id;
@@ -939,11 +947,19 @@ fn open(
                 data.span_id = span_id;
                 data.parent_id = parent_id;
                 data.flags = flags;
-                data.operation_name = name;
-                data.references = wire_refs;
+                // The emptied record holds a borrowed name and no
+                // references (`pool::empty`): nothing to free, so they are
+                // overwritten without being read (the line may still be on
+                // its way from the reporter's core).
+                debug_assert!(matches!(data.operation_name, Cow::Borrowed(_)));
+                debug_assert!(data.references.capacity() == 0);
+                std::mem::forget(std::mem::replace(&mut data.operation_name, name));
+                std::mem::forget(std::mem::replace(&mut data.references, wire_refs));
                 data.start_us = start_us;
                 data.duration_us = 0;
-                data.tags.extend(tags);
+                if !tags.is_empty() {
+                    data.tags.extend(tags.drain(..));
+                }
                 data.local_root = local_root;
                 data
             }
@@ -956,7 +972,7 @@ fn open(
                 references: wire_refs,
                 start_us,
                 duration_us: 0,
-                tags: Tags::from_vec(tags),
+                tags: Tags::from_vec(std::mem::take(tags)),
                 logs: Vec::new(),
                 local_root,
             }),
