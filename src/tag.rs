@@ -337,7 +337,7 @@ mod tests {
     /// owned keys and values and keeps the slots; more tags than slots grow.
     #[test]
     fn tag_slots_are_reused_in_order() {
-        let mut tags = Tags::new();
+        let mut tags = Tags::from_vec(Vec::with_capacity(4));
         for i in 0..3 {
             tags.push_parts(Cow::Owned(format!("k{i}")), TagValue::from(format!("v{i}")));
         }
