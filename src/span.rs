@@ -757,15 +757,7 @@ impl<'t> SpanBuilder<'t> {
 #[inline]
 pub(crate) fn start_default(inner: &TracerInner, name: Cow<'static, str>) -> Span {
     let active = scope::current_context().filter(SpanContext::is_valid);
-    open(
-        inner,
-        name,
-        active.as_ref(),
-        &[],
-        None,
-        &mut Vec::new(),
-        None,
-    )
+    open(inner, name, active.as_ref(), &[], None, None, None)
 }
 
 fn start_span(
@@ -788,7 +780,15 @@ fn start_span(
     let parent = parent_idx
         .map(|i| &references[i].context)
         .or(active.as_ref());
-    open(inner, name, parent, references, parent_idx, tags, start_us)
+    open(
+        inner,
+        name,
+        parent,
+        references,
+        parent_idx,
+        Some(tags),
+        start_us,
+    )
 }
 
 /// Tags a new trace's root records, decided before it is known whether
@@ -811,14 +811,13 @@ fn open(
     parent: Option<&SpanContext>,
     references: &[Reference],
     parent_idx: Option<usize>,
-    tags: &mut Vec<Tag>,
+    mut tags: Option<&mut Vec<Tag>>,
     start_us: Option<u64>,
 ) -> Span {
     let tracer = inner.id;
     let forced = tags
-        .iter()
-        .rev()
-        .find(|t| t.key == SAMPLING_PRIORITY)
+        .as_deref()
+        .and_then(|t| t.iter().rev().find(|t| t.key == SAMPLING_PRIORITY))
         .and_then(|t| priority(&t.value));
     let mut reconsider = false;
     // Tags a new trace's root gets, added only if it records.
@@ -916,14 +915,6 @@ fn open(
         };
     }
     let state = if sampled {
-        match root_tags {
-            RootTags::None => {}
-            RootTags::DebugId(id) => tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
-            RootTags::Sampler(kind, param) => {
-                tags.push(Tag::new("sampler.type", kind));
-                tags.push(Tag::new("sampler.param", param));
-            }
-        }
         let implicit_only = references.len() <= 1
             && parent_idx.is_none_or(|i| references[i].kind == ReferenceType::ChildOf);
         let wire_refs = if implicit_only {
@@ -957,7 +948,7 @@ fn open(
                 std::mem::forget(std::mem::replace(&mut data.references, wire_refs));
                 data.start_us = start_us;
                 data.duration_us = 0;
-                if !tags.is_empty() {
+                if let Some(tags) = tags.as_deref_mut().filter(|t| !t.is_empty()) {
                     data.tags.extend(tags.drain(..));
                 }
                 data.local_root = local_root;
@@ -972,11 +963,21 @@ fn open(
                 references: wire_refs,
                 start_us,
                 duration_us: 0,
-                tags: Tags::from_vec(std::mem::take(tags)),
+                tags: Tags::from_vec(tags.map(std::mem::take).unwrap_or_default()),
                 logs: Vec::new(),
                 local_root,
             }),
         };
+        let mut data = data;
+        // After the caller's tags, as the other clients order them.
+        match root_tags {
+            RootTags::None => {}
+            RootTags::DebugId(id) => data.tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
+            RootTags::Sampler(kind, param) => {
+                data.tags.push(Tag::new("sampler.type", kind));
+                data.tags.push(Tag::new("sampler.param", param));
+            }
+        }
         State::Recording { tracer, data }
     } else {
         let keep_start = reconsider || observed;
