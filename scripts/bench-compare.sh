@@ -14,6 +14,9 @@ if [ "${1:-}" != "--print" ]; then
   # A tracer whose run fails (fastrace's buffering can exhaust memory and
   # be killed) leaves its rows empty; the others still run.
   for t in jaeger-tracer fastrace rustracing_jaeger opentelemetry_sdk; do
+    # Earlier estimates of this tracer go first, so a killed run cannot
+    # leave them in the table.
+    rm -rf "$root"/target/criterion/*/"$t" "$root"/target/criterion/*/"${t}"_*
     cargo bench --bench compare -- "/${t}(/|\$)|/${t}_" ||
       echo "bench-compare: the run of ${t} failed; its missing figures show as -" >&2
   done
