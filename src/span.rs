@@ -931,7 +931,7 @@ fn open(
                 .collect()
         };
         let start_us = start_us.unwrap_or_else(now_micros);
-        let data = match pool::take() {
+        let mut data = match pool::take() {
             // A recycled box comes empty: fill it in place.
             Some(mut data) => {
                 data.trace_id = trace_id;
@@ -968,7 +968,6 @@ fn open(
                 local_root,
             }),
         };
-        let mut data = data;
         // After the caller's tags, as the other clients order them.
         match root_tags {
             RootTags::None => {}
