@@ -267,28 +267,30 @@ impl Live {
         self
     }
 
+    /// The tag `key` ([`SAMPLING_PRIORITY`]) set to `value`: an integer > 0
+    /// makes the span sampled and debug (an unsampled one starts recording
+    /// now), 0 unsamples it; a recording span keeps the tag. (Every other
+    /// tag is handled in [`Span::set_tag`] itself.)
     #[inline(never)]
-    fn set_tag(&mut self, key: Cow<'static, str>, value: TagValue) -> &mut Self {
+    fn set_priority_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
         match &mut self.state {
             State::Recording { data, .. } => {
-                if key == SAMPLING_PRIORITY {
-                    match priority(&value) {
-                        Some(0) => {
-                            self.unsample();
-                            return self;
-                        }
-                        Some(_) => {
-                            let flags = self.ctx.flags().with(Flags::SAMPLED).with(Flags::DEBUG);
-                            self.ctx.set_flags(flags);
-                            data.flags = flags;
-                        }
-                        None => {}
+                match priority(&value) {
+                    Some(0) => {
+                        self.unsample();
+                        return;
                     }
+                    Some(_) => {
+                        let flags = self.ctx.flags().with(Flags::SAMPLED).with(Flags::DEBUG);
+                        self.ctx.set_flags(flags);
+                        data.flags = flags;
+                    }
+                    None => {}
                 }
                 data.tags.push(Tag { key, value });
             }
             State::Unsampled { .. } => {
-                if key == SAMPLING_PRIORITY && matches!(priority(&value), Some(p) if p > 0) {
+                if matches!(priority(&value), Some(p) if p > 0) {
                     self.upsample(Flags::SAMPLED.with(Flags::DEBUG), now_micros());
                     if let State::Recording { data, .. } = &mut self.state {
                         data.tags.push(Tag { key, value });
@@ -297,7 +299,6 @@ impl Live {
             }
             State::Finished => {}
         }
-        self
     }
 
     fn unsample(&mut self) {
@@ -520,19 +521,15 @@ impl Span {
         // and value are then stored straight into their place. (Passed on
         // to a function, they would be made in a temporary and copied with
         // wide loads of the narrow stores just made, a store-forwarding
-        // stall.) `sampling.priority` and unsampled spans go the long way.
+        // stall.) An unsampled or finished span ignores the tag; only
+        // `sampling.priority` goes out of line.
         if let Some(live) = &mut self.live {
             let key = key.into();
-            if key != SAMPLING_PRIORITY {
-                match &mut live.state {
-                    State::Recording { data, .. } => {
-                        data.tags.push_parts(key, value.into());
-                        return self;
-                    }
-                    State::Unsampled { .. } | State::Finished => return self,
-                }
+            if key == SAMPLING_PRIORITY {
+                live.set_priority_tag(key, value.into());
+            } else if let State::Recording { data, .. } = &mut live.state {
+                data.tags.push_parts(key, value.into());
             }
-            live.set_tag(key, value.into());
         }
         self
     }

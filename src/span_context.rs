@@ -520,10 +520,7 @@ fn parse_plain(s: &str) -> Option<SpanContext> {
     if let Some(ctx) = parse_full_width(s.as_bytes()) {
         return Some(ctx);
     }
-    let (trace, rest) = split_colon(s.as_bytes())?;
-    let (span, rest) = split_colon(rest)?;
-    let (parent, flags) = split_colon(rest)?;
-    // A fifth field leaves a ':' in `flags`, which is not a hex digit.
+    let [trace, span, parent, flags] = split4(s)?.map(str::as_bytes);
     let width_ok = |f: &[u8], max: usize| !f.is_empty() && f.len() <= max;
     if !(width_ok(trace, 32) && width_ok(span, 16) && width_ok(parent, 16) && width_ok(flags, 2)) {
         return None;
@@ -536,12 +533,7 @@ fn parse_plain(s: &str) -> Option<SpanContext> {
     let span_id = SpanId::new(crate::id::hex_u64(span)?);
     let parent_id = SpanId::new(crate::id::hex_u64(parent)?);
     let flags = Flags::from_bits(crate::id::hex_u64(flags)? as u8);
-    if !trace_id.is_valid() || !span_id.is_valid() {
-        return None;
-    }
-    let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
-    ctx.remote = true;
-    Some(ctx)
+    remote_if_valid(trace_id, span_id, parent_id, flags)
 }
 
 /// The form the Go and Java clients and this one write: ids at full width
@@ -566,19 +558,23 @@ fn parse_full_width(b: &[u8]) -> Option<SpanContext> {
     let span_id = SpanId::new(id(t + 1)?);
     let parent_id = SpanId::new(id(t + 18)?);
     let flags = Flags::from_bits(crate::id::hex_u64(&b[t + 35..])? as u8);
+    remote_if_valid(trace_id, span_id, parent_id, flags)
+}
+
+/// The remote context of these parts, if the trace and span ids are real.
+#[inline]
+fn remote_if_valid(
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_id: SpanId,
+    flags: Flags,
+) -> Option<SpanContext> {
     if !trace_id.is_valid() || !span_id.is_valid() {
         return None;
     }
     let mut ctx = SpanContext::new(trace_id, span_id, parent_id, flags);
     ctx.remote = true;
     Some(ctx)
-}
-
-/// `s` split at its first `:`.
-#[inline]
-fn split_colon(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let at = s.iter().position(|&b| b == b':')?;
-    Some((&s[..at], &s[at + 1..]))
 }
 
 /// The four `:`-separated parts of `s`, if it has exactly four.
