@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs benches/compare.rs (this crate and its peers in one run) and prints
-# the table of our/peer time ratios from criterion's estimates.
+# Runs benches/compare.rs (this crate and its peers, each tracer in its own
+# process) and prints the tables of our/peer time ratios from criterion's
+# estimates; then benches/ratio.rs, the same shapes with the tracers
+# alternating in one process (the drift of the machine falls on all alike),
+# which prints its own table of per-round ratios.
 #   scripts/bench-compare.sh            run, then print
-#   scripts/bench-compare.sh --print    print the last run's results only
+#   scripts/bench-compare.sh --print    print the last criterion results only
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,6 +23,8 @@ if [ "${1:-}" != "--print" ]; then
     cargo bench --bench compare -- "/${t}(/|\$)|/${t}_" ||
       echo "bench-compare: the run of ${t} failed; its missing figures show as -" >&2
   done
+  ratio_table="$(cargo bench --bench ratio 2>/dev/null | sed -n '/^Application-thread CPU/,$p')" ||
+    echo "bench-compare: the alternating run (benches/ratio.rs) failed" >&2
 fi
 python3 - "$root/target/criterion" <<'PY'
 import json, os, sys
@@ -57,3 +62,6 @@ for b in ("jaeger-tracer_unsampled", "jaeger-tracer_noop"):
     if v is not None:
         print(f"\n{b}: {v:.1f} ns per start + finish")
 PY
+if [ -n "${ratio_table:-}" ]; then
+  printf '\n%s\n' "$ratio_table"
+fi

@@ -1,0 +1,116 @@
+//! Our/peer cost ratios measured in alternation, so that the drift of a
+//! shared machine (on a small virtual machine the same binary runs up to
+//! 2-3 times slower for minutes at a time) falls on every tracer alike.
+//!
+//! `cargo bench --bench ratio` (`RATIO_ROUNDS=21` for more rounds,
+//! `RATIO_SPANS=1000000` for longer bursts). For each shape (a root with n
+//! children, each child with 2 tags) it runs rounds; in each round every
+//! tracer in turn, in a rotating order, does a burst of the same number of
+//! child spans (100,000 by default) flat out, timed by the application
+//! thread's CPU clock, then pauses while the reporters catch up. A round
+//! gives one ratio per peer (ours / theirs); the table shows each tracer's
+//! median cost per child span and the median and range of the per-round
+//! ratios.
+//!
+//! The burst's length sets the regime. A short burst after a pause is
+//! mostly queued and reported (this crate's queue takes 20,000 spans), so
+//! nearly every span record makes the round trip to the reporter thread's
+//! core and back; a long one is mostly dropped at the full queue, and a
+//! dropped span's record is recycled on its own thread, cheaply (what
+//! `compare.rs`, which runs flat out for seconds, mostly measures).
+//!
+//! The peers are rustracing_jaeger and opentelemetry_sdk, each with its
+//! reporter running and sending to a loopback UDP sink (see `peers`).
+//! fastrace is measured by `compare.rs` alone: its collector buffers
+//! without bound, and what it keeps would weigh on the tracers measured
+//! after it in the same process.
+
+use std::time::Duration;
+
+mod peers;
+
+/// Child spans per tracer per round, by default.
+const SPANS: u64 = 100_000;
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Application-thread CPU per child span of one round of `work`.
+fn round(work: peers::Work, n: u64, spans: u64) -> f64 {
+    let traces = (spans / n).max(1);
+    let t0 = peers::thread_cpu();
+    for _ in 0..traces {
+        work(std::hint::black_box(n));
+    }
+    let busy = peers::thread_cpu() - t0;
+    busy.as_nanos() as f64 / (traces * n) as f64
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes
+    // nothing: one short round then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let spans: u64 = std::env::var("RATIO_SPANS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SPANS);
+    let rounds: usize = if full {
+        std::env::var("RATIO_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(11)
+    } else {
+        1
+    };
+    // This crate first: the ratios are against it.
+    let tracers: Vec<(&str, peers::Work)> = peers::all()
+        .into_iter()
+        .filter(|(name, _)| *name != "fastrace")
+        .collect();
+    assert_eq!(tracers[0].0, "jaeger-tracer");
+    // Each tracer's pipeline set up and warmed before the first round.
+    for (_, work) in &tracers {
+        round(*work, 10, spans);
+    }
+    println!(
+        "\nApplication-thread CPU per sampled child span (start, 2 tags, finish), \
+         tracers alternating, {rounds} rounds of {spans} child spans each:\n"
+    );
+    println!(
+        "| shape | jaeger-tracer ns | rustracing_jaeger ns | ours/rustracing median (range) \
+         | opentelemetry_sdk ns | ours/otel median (range) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for n in [1u64, 10, 100, 1000] {
+        let mut costs: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
+        let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
+        for r in 0..rounds {
+            let mut this_round = vec![0.0; tracers.len()];
+            for k in 0..tracers.len() {
+                let i = (r + k) % tracers.len();
+                this_round[i] = round(tracers[i].1, n, spans);
+                // The reporters catch up before the next tracer runs.
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            for i in 0..tracers.len() {
+                costs[i].push(this_round[i]);
+                ratios[i].push(this_round[0] / this_round[i]);
+            }
+        }
+        let mut cells = vec![format!("{:.0}", median(&mut costs[0]))];
+        for i in 1..tracers.len() {
+            let lo = ratios[i].iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios[i].iter().copied().fold(0.0, f64::max);
+            cells.push(format!("{:.0}", median(&mut costs[i])));
+            cells.push(format!("{:.2} ({lo:.2}-{hi:.2})", median(&mut ratios[i])));
+        }
+        println!("| root + {n} children | {} |", cells.join(" | "));
+    }
+}
