@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench ratio` (`RATIO_ROUNDS=21` for more rounds,
 //! `RATIO_SPANS=1000000` for longer bursts). For each shape (a root with n
-//! children, each child with 2 tags) it runs rounds; in each round every
+//! children, each child with 2 tags; and two threads at once, each doing
+//! roots with 100 children, timed by both threads' CPU) it runs rounds; in each round every
 //! tracer in turn, in a rotating order, does a burst of the same number of
 //! child spans (100,000 by default) flat out, timed by the application
 //! thread's CPU clock, then pauses while the reporters catch up. A round
@@ -42,15 +43,35 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// Application-thread CPU per child span of one round of `work`.
-fn round(work: peers::Work, n: u64, spans: u64) -> f64 {
-    let traces = (spans / n).max(1);
-    let t0 = peers::thread_cpu();
-    for _ in 0..traces {
-        work(std::hint::black_box(n));
-    }
-    let busy = peers::thread_cpu() - t0;
-    busy.as_nanos() as f64 / (traces * n) as f64
+/// A unit of work: one thread doing roots with `n` children each, or two
+/// threads at once doing roots with 100 children each.
+#[derive(Clone, Copy)]
+enum Shape {
+    Children(u64),
+    TwoThreads,
+}
+
+/// Application-thread CPU per child span of one round of `work`: `spans`
+/// children in all (the CPU time of both threads, for two).
+fn round(work: peers::Work, shape: Shape, spans: u64) -> f64 {
+    let on_this_thread = |n: u64, spans: u64| {
+        let traces = (spans / n).max(1);
+        let t0 = peers::thread_cpu();
+        for _ in 0..traces {
+            work(std::hint::black_box(n));
+        }
+        (peers::thread_cpu() - t0, traces * n)
+    };
+    let (busy, children) = match shape {
+        Shape::Children(n) => on_this_thread(n, spans),
+        Shape::TwoThreads => std::thread::scope(|s| {
+            let a = s.spawn(|| on_this_thread(100, spans / 2));
+            let b = s.spawn(|| on_this_thread(100, spans / 2));
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            (a.0 + b.0, a.1 + b.1)
+        }),
+    };
+    busy.as_nanos() as f64 / children as f64
 }
 
 fn main() {
@@ -77,7 +98,7 @@ fn main() {
     assert_eq!(tracers[0].0, "jaeger-tracer");
     // Each tracer's pipeline set up and warmed before the first round.
     for (_, work) in &tracers {
-        round(*work, 10, spans);
+        round(*work, Shape::Children(10), spans);
     }
     println!(
         "\nApplication-thread CPU per sampled child span (start, 2 tags, finish), \
@@ -88,14 +109,21 @@ fn main() {
          | opentelemetry_sdk ns | ours/otel median (range) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for n in [1u64, 10, 100, 1000] {
+    let shapes = [
+        ("root + 1 child", Shape::Children(1)),
+        ("root + 10 children", Shape::Children(10)),
+        ("root + 100 children", Shape::Children(100)),
+        ("root + 1000 children", Shape::Children(1000)),
+        ("2 threads × 100 children", Shape::TwoThreads),
+    ];
+    for (label, shape) in shapes {
         let mut costs: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
         for r in 0..rounds {
             let mut this_round = vec![0.0; tracers.len()];
             for k in 0..tracers.len() {
                 let i = (r + k) % tracers.len();
-                this_round[i] = round(tracers[i].1, n, spans);
+                this_round[i] = round(tracers[i].1, shape, spans);
                 // The reporters catch up before the next tracer runs.
                 std::thread::sleep(Duration::from_millis(30));
             }
@@ -111,6 +139,6 @@ fn main() {
             cells.push(format!("{:.0}", median(&mut costs[i])));
             cells.push(format!("{:.2} ({lo:.2}-{hi:.2})", median(&mut ratios[i])));
         }
-        println!("| root + {n} children | {} |", cells.join(" | "));
+        println!("| {label} | {} |", cells.join(" | "));
     }
 }
