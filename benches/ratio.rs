@@ -5,20 +5,23 @@
 //! `cargo bench --bench ratio` (`RATIO_ROUNDS=21` for more rounds,
 //! `RATIO_SPANS=1000000` for longer bursts). For each shape (a root with n
 //! children, each child with 2 tags; and two threads at once, each doing
-//! roots with 100 children, timed by both threads' CPU) it runs rounds; in each round every
-//! tracer in turn, in a rotating order, does a burst of the same number of
-//! child spans (100,000 by default) flat out, timed by the application
-//! thread's CPU clock, then pauses while the reporters catch up. A round
+//! roots with 100 children, timed by both threads' CPU) it runs rounds; in
+//! each round every tracer in turn, in a rotating order, does a burst of
+//! the same number of child spans (100,000 by default) flat out, timed by
+//! the application thread's CPU clock, then pauses while the reporters
+//! catch up. A round
 //! gives one ratio per peer (ours / theirs); the table shows each tracer's
 //! median cost per child span and the median and range of the per-round
 //! ratios.
 //!
-//! The burst's length sets the regime. A short burst after a pause is
-//! mostly queued and reported (this crate's queue takes 20,000 spans), so
-//! nearly every span record makes the round trip to the reporter thread's
-//! core and back; a long one is mostly dropped at the full queue, and a
-//! dropped span's record is recycled on its own thread, cheaply (what
-//! `compare.rs`, which runs flat out for seconds, mostly measures).
+//! The burst's length sets the regime. A burst after a pause starts with
+//! an empty queue (this crate's takes 20,000 spans): about half of a
+//! 100,000-span burst of ours is reported, and a delivered span's record
+//! makes the round trip to the reporter thread's core and back. A long
+//! flat-out run soon fills the queue, and then mostly drops (a third of
+//! ours reported); a dropped span's record is recycled on its own thread,
+//! cheaply (what `compare.rs`, which runs flat out for seconds, mostly
+//! measures).
 //!
 //! The peers are rustracing_jaeger and opentelemetry_sdk, each with its
 //! reporter running and sending to a loopback UDP sink (see `peers`).
