@@ -1,6 +1,7 @@
 //! Sampler decisions: the probabilistic rate holds over a million random
 //! trace ids and matches the Go client's formula; rate limiting holds in
-//! real time; sampling.priority on children; late binding by operation name.
+//! real time; sampling.priority on children; late binding by operation name;
+//! the sampler tags of a new trace's root.
 
 mod support;
 #[path = "../src/thrift/mod.rs"]
@@ -166,4 +167,73 @@ fn late_binding_samples_after_rename() {
         Some("probabilistic")
     );
     assert_eq!(tag(&all[0], "after-rename").unwrap().v_bool, Some(true));
+}
+
+/// A new trace's root records the sampler's type and parameter after its
+/// own tags (as the other clients order them), each sampler its own; a
+/// child records neither; a root forced by `sampling.priority` or started
+/// by a `jaeger-debug-id` records no sampler tags (the sampler was not
+/// asked), the latter its debug id instead.
+#[cfg(feature = "testing")]
+#[test]
+fn sampler_tags_follow_the_roots_own_tags() {
+    use jaeger_tracer::{SpanContext, TagValue};
+    fn check(sampler: impl Sampler + 'static, kind: &str, param: TagValue) {
+        let (t, reporter) = Tracer::builder("tags")
+            .with_sampler(sampler)
+            .init_in_memory()
+            .unwrap();
+        let root = t.span("root").with_tag("own", 1).start();
+        t.span("child").child_of(root.context()).start().finish();
+        drop(root);
+        let spans = reporter.spans();
+        let root = spans.iter().find(|s| s.operation_name() == "root").unwrap();
+        let keys: Vec<&str> = root.tags().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["own", "sampler.type", "sampler.param"], "{kind}");
+        assert_eq!(
+            root.tag("sampler.type"),
+            Some(&TagValue::from(kind.to_owned()))
+        );
+        assert_eq!(root.tag("sampler.param"), Some(&param), "{kind}");
+        let child = spans
+            .iter()
+            .find(|s| s.operation_name() == "child")
+            .unwrap();
+        assert_eq!(
+            child.tags().count(),
+            0,
+            "{kind}: a child has no sampler tags"
+        );
+    }
+    check(ConstSampler::new(true), "const", TagValue::Bool(true));
+    check(
+        ProbabilisticSampler::new(1.0).unwrap(),
+        "probabilistic",
+        TagValue::F64(1.0),
+    );
+
+    let (t, reporter) = Tracer::builder("tags")
+        .with_sampler(ConstSampler::new(true))
+        .init_in_memory()
+        .unwrap();
+    t.span("forced")
+        .with_tag("sampling.priority", 1)
+        .start()
+        .finish();
+    let carrier: std::collections::HashMap<String, String> =
+        [("jaeger-debug-id".to_string(), "req-7".to_string())].into();
+    let partial: SpanContext = t
+        .extract(&carrier)
+        .unwrap()
+        .expect("a debug-id-only context");
+    t.span("debug").child_of(&partial).start().finish();
+    let spans = reporter.spans();
+    let forced = &spans[0];
+    assert!(forced.tag("sampler.type").is_none() && forced.tag("sampler.param").is_none());
+    let debug = &spans[1];
+    assert_eq!(
+        debug.tag("jaeger-debug-id"),
+        Some(&TagValue::from("req-7".to_owned()))
+    );
+    assert!(debug.tag("sampler.type").is_none());
 }
