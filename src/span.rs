@@ -10,7 +10,6 @@ use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
 use crate::metrics::SpanEvent;
 use crate::reporter::pool;
-use crate::sampler::SamplingDecision;
 use crate::scope;
 use crate::span_context::{Baggage, Flags, SpanContext};
 use crate::tag::{LogFields, LogRecord, Tag, TagValue, Tags};
@@ -789,6 +788,16 @@ fn start_span(
     )
 }
 
+/// Tags a new trace's root records, decided before it is known whether
+/// the span records at all.
+enum RootTags<'a> {
+    None,
+    /// Started by a `jaeger-debug-id`.
+    DebugId(&'a str),
+    /// The sampler's type and parameter.
+    Sampler(&'static str, TagValue),
+}
+
 /// The span itself, once its parent is known (`parent_idx`: which of
 /// `references` it is, if any). Inlined into both callers, so the default
 /// start keeps none of the work for references and tags it does not have.
@@ -808,25 +817,17 @@ fn open(
         .and_then(|t| t.iter().rev().find(|t| t.key == SAMPLING_PRIORITY))
         .and_then(|t| priority(&t.value));
     let mut reconsider = false;
-    // What a new trace's root is tagged with, should it record: the
-    // `jaeger-debug-id` that started it, or the sampler's decision (read
-    // field by field, and its parameter moved only when the tags are
-    // written: moved at once, the decision would be copied with wide loads
-    // of the narrow stores just made, a store-forwarding stall).
-    let mut debug_tag = None;
-    let decision: SamplingDecision;
+    // Tags a new trace's root gets, added only if it records.
+    let mut root_tags = RootTags::None;
     let (trace_id, span_id, parent_id, mut flags, mut baggage, local_root) = match parent {
-        Some(p) => {
-            decision = SamplingDecision::NOT_ASKED;
-            (
-                p.trace_id(),
-                SpanId::new(random_u64()),
-                p.span_id(),
-                p.flags(),
-                p.baggage().clone(),
-                p.is_remote(),
-            )
-        }
+        Some(p) => (
+            p.trace_id(),
+            SpanId::new(random_u64()),
+            p.span_id(),
+            p.flags(),
+            p.baggage().clone(),
+            p.is_remote(),
+        ),
         None => {
             let low = random_u64();
             let trace_id = if inner.trace_id_128 {
@@ -836,18 +837,17 @@ fn open(
             };
             let debug_id = references.iter().find_map(|r| r.context.debug_id());
             let flags = if let Some(id) = debug_id {
-                debug_tag = Some(id);
-                decision = SamplingDecision::NOT_ASKED;
+                root_tags = RootTags::DebugId(id);
                 Flags::SAMPLED.with(Flags::DEBUG)
             } else if forced.is_some() || inner.never_samples {
                 // (A const "never" sampler is not asked: its answer is
                 // known, final, and brings no tags.)
-                decision = SamplingDecision::NOT_ASKED;
                 Flags::default()
             } else {
-                decision = inner.sampler.should_sample(trace_id, &name);
+                let decision = inner.sampler.should_sample(trace_id, &name);
                 reconsider = !decision.sampled && !decision.is_final;
                 if decision.sampled {
+                    root_tags = RootTags::Sampler(decision.sampler_type, decision.param);
                     Flags::SAMPLED
                 } else {
                     Flags::default()
@@ -965,17 +965,18 @@ fn open(
                 local_root,
             }),
         };
-        // After the caller's tags, as the other clients order them; each
-        // written into its slot in place.
-        if let Some(id) = debug_tag {
-            data.tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned()));
-        } else if decision.sampled {
-            data.tags.push_parts(
-                Cow::Borrowed("sampler.type"),
-                TagValue::from(decision.sampler_type),
-            );
-            data.tags
-                .push_parts(Cow::Borrowed("sampler.param"), decision.param);
+        // After the caller's tags, as the other clients order them. The
+        // sampler's are written into their slots field by field (a `Tag`
+        // built first would be copied with wide loads of the narrow stores
+        // just made, a store-forwarding stall).
+        match root_tags {
+            RootTags::None => {}
+            RootTags::DebugId(id) => data.tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
+            RootTags::Sampler(kind, param) => {
+                data.tags
+                    .push_parts(Cow::Borrowed("sampler.type"), TagValue::from(kind));
+                data.tags.push_parts(Cow::Borrowed("sampler.param"), param);
+            }
         }
         State::Recording { tracer, data }
     } else {

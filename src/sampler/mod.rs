@@ -43,15 +43,6 @@ pub struct SamplingDecision {
 }
 
 impl SamplingDecision {
-    /// What a span that did not ask the sampler holds in its place: not
-    /// sampled, no tags.
-    pub(crate) const NOT_ASKED: SamplingDecision = SamplingDecision {
-        sampled: false,
-        sampler_type: "",
-        param: TagValue::Bool(false),
-        is_final: true,
-    };
-
     /// A decision with its tags.
     pub fn new(sampled: bool, sampler_type: &'static str, param: impl Into<TagValue>) -> Self {
         SamplingDecision {
