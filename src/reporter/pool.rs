@@ -1,15 +1,27 @@
-//! Recycled span boxes.
+//! Recycled span boxes, and the vectors that carry them.
 //!
 //! Every sampled span lives in a `Box<SpanData>` from its start until the
 //! reporter thread has encoded it. Allocating it on an application thread
-//! and freeing it on the reporter thread costs both sides (the allocator's
-//! cross-thread free path is its slowest). Instead the reporter thread
+//! and freeing it on the reporter thread would cost both sides, and worse:
+//! the allocator locks the memory of the thread that allocated a block to
+//! free it elsewhere, so an application thread allocating its next span
+//! would wait (asleep, in a futex) while the reporter thread frees its last
+//! ones. Instead nothing is freed while spans flow: the reporter thread
 //! empties encoded boxes and returns them, a full rack at a time, through a
-//! small bounded channel shared by the process; an application thread
-//! keeps one rack and takes the next when it runs out. When the channel is
-//! full the reporter frees the boxes; when it is empty the application
-//! thread allocates. Memory held is bounded: `RACKS` racks of `RACK` boxes
-//! in the channel, plus one rack per thread.
+//! channel shared by the process; an application thread keeps one rack and
+//! takes the next when it runs out, and allocates only when none is
+//! waiting.
+//!
+//! The vectors that carry spans (a slot's batch, a rack) circulate the same
+//! way: a batch's vector, once the reporter thread has taken its spans,
+//! becomes a rack or another batch, and a thread's emptied rack becomes its
+//! next batch.
+//!
+//! A box is allocated only when no emptied one is waiting, so the boxes in
+//! existence are as many as were in use at once at the busiest moment (the
+//! full queue's, at most); the channel keeps them all (up to
+//! [`MAX_RACKS`] racks) while spans flow. Once no span has arrived for
+//! [`IDLE`], the reporter thread frees all but [`RACKS`] racks.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -19,23 +31,116 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::span::SpanData;
 
-/// Boxes returned together.
+/// Boxes returned together; also the capacity of every recycled vector.
 pub(crate) const RACK: usize = 64;
-/// Racks waiting in the channel.
+/// Racks the channel keeps through idle times.
 const RACKS: usize = 16;
+/// Racks the channel can hold (65,536 boxes). Its slots are allocated once,
+/// so passing a rack allocates and frees nothing.
+const MAX_RACKS: usize = 1024;
+/// Empty vectors waiting to be reused.
+const VECS: usize = 256;
 /// A recycled box keeps at most this many tags' and logs' room.
 const KEEP_TAGS: usize = 16;
 const KEEP_LOGS: usize = 4;
 
 type Rack = Vec<Box<SpanData>>;
 
-fn channel() -> &'static (Sender<Rack>, Receiver<Rack>) {
-    static CHANNEL: OnceLock<(Sender<Rack>, Receiver<Rack>)> = OnceLock::new();
-    CHANNEL.get_or_init(|| bounded(RACKS))
+/// Racks of emptied boxes on their way back to application threads.
+#[derive(Debug)]
+struct Racks {
+    to: Sender<Rack>,
+    from: Receiver<Rack>,
+}
+
+impl Racks {
+    /// A channel for at most `bound` racks; beyond, returned boxes are freed.
+    fn new(bound: usize) -> Self {
+        let (to, from) = bounded(bound);
+        Racks { to, from }
+    }
+
+    fn put(&self, rack: Rack) {
+        let _ = self.to.try_send(rack);
+    }
+
+    fn get(&self) -> Option<Rack> {
+        self.from.try_recv().ok()
+    }
+
+    /// Frees the racks beyond `keep`.
+    fn trim(&self, keep: usize) {
+        while self.from.len() > keep {
+            match self.get() {
+                Some(rack) => drop(rack),
+                None => break,
+            }
+        }
+    }
+}
+
+fn racks() -> &'static Racks {
+    static RACKS_: OnceLock<Racks> = OnceLock::new();
+    RACKS_.get_or_init(|| Racks::new(MAX_RACKS))
+}
+
+fn vectors() -> &'static (Sender<Rack>, Receiver<Rack>) {
+    static VECTORS: OnceLock<(Sender<Rack>, Receiver<Rack>)> = OnceLock::new();
+    VECTORS.get_or_init(|| bounded(VECS))
 }
 
 thread_local! {
     static LOCAL: RefCell<Rack> = const { RefCell::new(Vec::new()) };
+    // An empty vector for this thread's next batch.
+    static SPARE: RefCell<Rack> = const { RefCell::new(Vec::new()) };
+}
+
+/// How long no span must arrive before [`trim`].
+pub(crate) const IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Frees the racks beyond [`RACKS`] (called by a reporter thread once no
+/// span arrived for [`IDLE`]).
+pub(crate) fn trim() {
+    racks().trim(RACKS);
+}
+
+/// An empty vector with room for [`RACK`] spans: this thread's spare, a
+/// recycled one, or a new one.
+pub(crate) fn vector() -> Rack {
+    let spare = SPARE
+        .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
+        .ok()
+        .and_then(Result::ok)
+        .filter(|v| v.capacity() != 0);
+    spare
+        .or_else(|| vectors().1.try_recv().ok())
+        .unwrap_or_else(|| Vec::with_capacity(RACK))
+}
+
+/// Keeps the emptied vector `v` for reuse (this thread's spare first), or
+/// frees it if it is not of the recycled size or enough are kept.
+pub(crate) fn recycle(mut v: Rack) {
+    v.clear();
+    if v.capacity() != RACK {
+        return;
+    }
+    let v = match SPARE.try_with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else {
+            return Some(v);
+        };
+        if s.capacity() == 0 {
+            *s = v;
+            None
+        } else {
+            Some(v)
+        }
+    }) {
+        Ok(None) => return,
+        Ok(Some(v)) => v,
+        // The thread is exiting: its thread-locals are gone.
+        Err(_) => return,
+    };
+    let _ = vectors().0.try_send(v);
 }
 
 /// An empty span box from this thread's rack (or the next returned rack),
@@ -48,7 +153,8 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
             let b = match local.pop() {
                 Some(b) => b,
                 None => {
-                    *local = channel().1.try_recv().ok()?;
+                    let rack = racks().get()?;
+                    recycle(std::mem::replace(&mut *local, rack));
                     local.pop()?
                 }
             };
@@ -120,14 +226,14 @@ pub(crate) fn keep(mut span: Box<SpanData>) {
 #[derive(Debug)]
 pub(crate) struct Returns {
     rack: Rack,
-    to: Sender<Rack>,
+    to: &'static Racks,
 }
 
 impl Default for Returns {
     fn default() -> Self {
         Returns {
             rack: Vec::new(),
-            to: channel().0.clone(),
+            to: racks(),
         }
     }
 }
@@ -137,12 +243,11 @@ impl Returns {
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
         empty(&mut span);
         if self.rack.capacity() == 0 {
-            self.rack.reserve_exact(RACK);
+            self.rack = vector();
         }
         self.rack.push(span);
-        if self.rack.len() == RACK {
-            // A full channel means enough boxes are waiting: these are freed.
-            let _ = self.to.try_send(std::mem::take(&mut self.rack));
+        if self.rack.len() >= RACK {
+            self.to.put(std::mem::take(&mut self.rack));
         }
     }
 }
@@ -174,19 +279,26 @@ mod tests {
         })
     }
 
+    fn returns(limit: usize) -> (Returns, &'static Racks) {
+        let racks: &'static Racks = Box::leak(Box::new(Racks::new(limit)));
+        (
+            Returns {
+                rack: Vec::new(),
+                to: racks,
+            },
+            racks,
+        )
+    }
+
     #[test]
     fn returned_boxes_come_back_empty_in_full_racks() {
-        let (to, from) = bounded(RACKS);
-        let mut returns = Returns {
-            rack: Vec::new(),
-            to,
-        };
+        let (mut returns, racks) = returns(RACKS);
         for _ in 0..RACK - 1 {
             returns.give(span());
         }
-        assert!(from.try_recv().is_err(), "only full racks travel");
+        assert!(racks.get().is_none(), "only full racks travel");
         returns.give(span());
-        let rack = from.try_recv().expect("a full rack");
+        let rack = racks.get().expect("a full rack");
         assert_eq!(rack.len(), RACK);
         for b in rack {
             assert_eq!(b.operation_name, "");
@@ -197,15 +309,33 @@ mod tests {
     }
 
     #[test]
-    fn a_full_channel_frees_the_rack() {
-        let (to, from) = bounded(1);
-        let mut returns = Returns {
-            rack: Vec::new(),
-            to,
-        };
-        for _ in 0..3 * RACK {
+    fn racks_beyond_the_bound_are_freed_and_trim_keeps_what_it_is_told() {
+        let (mut returns, racks) = returns(40);
+        for _ in 0..50 * RACK {
             returns.give(span());
         }
-        assert_eq!(from.len(), 1, "the channel holds its bound, no more");
+        assert_eq!(racks.from.len(), 40, "the channel holds its bound, no more");
+        racks.trim(RACKS);
+        assert_eq!(racks.from.len(), RACKS);
+        assert_eq!(racks.get().map(|r| r.len()), Some(RACK));
+    }
+
+    #[test]
+    fn vectors_are_recycled_with_their_room() {
+        std::thread::spawn(|| {
+            let mut v = vector();
+            assert_eq!(v.capacity(), RACK);
+            v.push(span());
+            let at = v.as_ptr();
+            recycle(v);
+            let again = vector();
+            assert_eq!(again.as_ptr(), at, "this thread's spare comes back");
+            assert!(again.is_empty(), "a recycled vector is emptied");
+            // Other sizes are not kept.
+            recycle(Vec::with_capacity(1));
+            assert_eq!(vector().capacity(), RACK);
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -122,7 +122,7 @@ impl Queue {
                 // Sent while the slot is still locked: when the reporter
                 // thread takes a slot's spans, every earlier batch of the
                 // thread is already in the channel (see `drain`).
-                let batch = std::mem::replace(&mut *spans, Vec::with_capacity(BATCH));
+                let batch = std::mem::replace(&mut *spans, pool::vector());
                 Some(self.send(batch, metrics))
             })
             .ok()
@@ -131,7 +131,11 @@ impl Queue {
             (Some(wake), _) => wake,
             // No slot to be had (its lock is held by the reporter thread
             // right now, or the thread is exiting): straight to the channel.
-            (None, Some(span)) => self.send(vec![span], metrics),
+            (None, Some(span)) => {
+                let mut batch = pool::vector();
+                batch.push(span);
+                self.send(batch, metrics)
+            }
             (None, None) => false,
         }
     }
@@ -146,7 +150,7 @@ impl Queue {
         if before + n > self.capacity {
             self.queued.fetch_sub(n, Ordering::Relaxed);
             Metrics::add(&metrics.dropped_queue_full, n as u64);
-            batch.into_iter().for_each(pool::keep);
+            keep_all(batch);
             return true;
         }
         match self.tx.try_send(batch) {
@@ -154,7 +158,7 @@ impl Queue {
             Err(TrySendError::Full(batch)) => {
                 self.queued.fetch_sub(n, Ordering::Relaxed);
                 Metrics::add(&metrics.dropped_queue_full, n as u64);
-                batch.into_iter().for_each(pool::keep);
+                keep_all(batch);
                 true
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -185,7 +189,7 @@ impl Queue {
         let mut taken = 0;
         self.take_channel(|batch| {
             taken += batch.len();
-            batch.into_iter().for_each(&mut f);
+            hand_over(batch, &mut f);
         });
         // No lock is held while `f` runs (it may send, for seconds over
         // HTTP): not the list's, which a thread takes for its first span,
@@ -201,14 +205,14 @@ impl Queue {
                 // Under the slot's lock, every earlier batch of its thread
                 // is in the channel: those come first.
                 self.take_channel(|batch| earlier.push(batch));
-                std::mem::take(&mut *spans)
+                std::mem::replace(&mut *spans, pool::vector())
             };
             for batch in earlier.drain(..) {
                 taken += batch.len();
-                batch.into_iter().for_each(&mut f);
+                hand_over(batch, &mut f);
             }
             taken += spans.len();
-            spans.into_iter().for_each(&mut f);
+            hand_over(spans, &mut f);
         }
         drop(slots);
         between();
@@ -250,6 +254,18 @@ impl Queue {
             .sum();
         self.queued.load(Ordering::Relaxed) + in_slots
     }
+}
+
+/// Hands `batch`'s spans to `f` and its vector to the pool.
+fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
+    batch.drain(..).for_each(f);
+    pool::recycle(batch);
+}
+
+/// Keeps the boxes of a dropped batch, and its vector, for reuse.
+fn keep_all(mut batch: Batch) {
+    batch.drain(..).for_each(pool::keep);
+    pool::recycle(batch);
 }
 
 #[cfg(test)]

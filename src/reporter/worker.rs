@@ -104,6 +104,7 @@ pub(super) fn run(
     crate::clock::recalibrate();
     let mut next_tick = Instant::now() + tick;
     let mut idle_poll = POLL_BUSY;
+    let mut last_span = Instant::now();
     // The thread polls the queue rather than blocking on it: a sender then
     // never finds a sleeping receiver to wake (a futex system call on the
     // application thread). Senders wake it only when the queue is half full
@@ -111,12 +112,23 @@ pub(super) fn run(
     loop {
         let now = Instant::now();
         let taken = queue.drain(|span| w.accept(span, now));
-        let now = if taken > 0 { Instant::now() } else { now };
+        let now = if taken > 0 {
+            last_span = Instant::now();
+            last_span
+        } else {
+            now
+        };
         if !crate::clock::calibrated() {
             crate::clock::recalibrate();
         }
         if now >= next_tick {
             w.tick(now);
+            // No span for a while: the boxes kept for a burst go (not
+            // sooner: freeing them could hold up an application thread's
+            // allocations, whose memory it is).
+            if now.saturating_duration_since(last_span) >= super::pool::IDLE {
+                super::pool::trim();
+            }
             crate::clock::recalibrate();
             next_tick = now + tick;
             #[cfg(feature = "metrics")]
