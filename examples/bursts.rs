@@ -11,10 +11,13 @@
 //! flat-out run of 1,000,000 soon fills the queue and mostly drops (a
 //! third reported); a dropped span's record is recycled on its own thread.
 //! Prints the median over 10 rounds (the first 2 left out) of the CPU time
-//! per child span, for each case, in alternation, and the share of each
+//! per child span, for each case, in alternation, the share of each
 //! case's spans dropped at the full queue (counted by the tracer as they
-//! finish; the rest are reported).
+//! finish; the rest are reported), and how many times the application
+//! thread went to sleep during the case's rounds (voluntary context
+//! switches: waiting for a lock, the allocator's included; should be 0).
 
+use std::io::Read;
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -25,6 +28,27 @@ fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// This thread's voluntary context switches so far (read into a buffer on
+/// the stack, so reading allocates nothing).
+fn voluntary_switches() -> u64 {
+    let mut buf = [0u8; 4096];
+    let Ok(mut file) = std::fs::File::open("/proc/thread-self/status") else {
+        return 0;
+    };
+    let mut len = 0;
+    while let Ok(n @ 1..) = file.read(&mut buf[len..]) {
+        len += n;
+    }
+    std::str::from_utf8(&buf[..len])
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        })
+        .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
 
@@ -69,22 +93,26 @@ fn main() {
     ];
     let mut costs = vec![Vec::new(); cases.len()];
     let mut dropped = vec![(0u64, 0u64); cases.len()];
+    let mut slept = vec![0u64; cases.len()];
     for r in 0..12 {
         for (i, (_, spans, pause_ms, tags)) in cases.iter().enumerate() {
             std::thread::sleep(Duration::from_millis(*pause_ms));
             let before = tracer.metrics();
+            let switches = voluntary_switches();
             let cost = round(&tracer, *spans, *tags);
+            let switches = voluntary_switches() - switches;
             let after = tracer.metrics();
             if r >= 2 {
+                slept[i] += switches;
                 costs[i].push(cost);
                 dropped[i].0 += after.spans_dropped_queue_full - before.spans_dropped_queue_full;
                 dropped[i].1 += after.spans_finished() - before.spans_finished();
             }
         }
     }
-    for (((name, ..), c), (lost, all)) in cases.iter().zip(costs).zip(dropped) {
+    for ((((name, ..), c), (lost, all)), slept) in cases.iter().zip(costs).zip(dropped).zip(slept) {
         println!(
-            "{name:>18}: {:6.1} ns per child span, {:4.1} % of spans dropped at the full queue",
+            "{name:>18}: {:6.1} ns per child span, {:4.1} % of spans dropped at the full queue, slept {slept} times",
             median(c),
             100.0 * lost as f64 / all.max(1) as f64
         );

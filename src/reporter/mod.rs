@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, unbounded, Sender};
+use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
 
 use crate::error::Error;
 use crate::metrics::{Metrics, MetricsSnapshot};
@@ -24,6 +24,9 @@ use crate::span::SpanData;
 use crate::tag::Tag;
 use crate::transport::Transport;
 use queue::Queue;
+
+/// Requests the reporter thread's control channel holds.
+const CONTROL: usize = 64;
 
 /// Settings of the reporter thread.
 #[derive(Debug, Clone)]
@@ -79,7 +82,11 @@ impl Reporter {
         transport: Box<dyn Transport>,
     ) -> Result<Self, Error> {
         let queue = Arc::new(Queue::new(config.queue_size));
-        let (control_tx, control_rx) = unbounded();
+        // Bounded, so that sending allocates nothing: a block of an
+        // unbounded channel allocated by an application thread and freed by
+        // the reporter thread would make the allocator lock that thread's
+        // memory. One wake is in flight at a time; flushes and closes wait.
+        let (control_tx, control_rx) = bounded(CONTROL);
         let metrics = Arc::new(Metrics::default());
         let worker_metrics = metrics.clone();
         let wake = Arc::new(AtomicBool::new(false));
@@ -124,7 +131,7 @@ impl Reporter {
         }
         // The reporter thread polls; it is woken only when the queue fills.
         if self.queue.push(span, &self.metrics) && !self.wake.swap(true, Ordering::Relaxed) {
-            let _ = self.control.send(Control::Wake);
+            let _ = self.control.try_send(Control::Wake);
         }
     }
 
@@ -143,8 +150,13 @@ impl Reporter {
     ) -> Result<(), Error> {
         let (ack_tx, ack_rx) = bounded(1);
         self.control
-            .send(make(ack_tx))
-            .map_err(|_| Error::closed())?;
+            .send_timeout(make(ack_tx), timeout)
+            .map_err(|e| match e {
+                crossbeam_channel::SendTimeoutError::Timeout(_) => Error::timeout(format!(
+                    "the reporter did not take the request within {timeout:?}"
+                )),
+                crossbeam_channel::SendTimeoutError::Disconnected(_) => Error::closed(),
+            })?;
         match ack_rx.recv_timeout(timeout) {
             Ok(()) => Ok(()),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::timeout(format!(
@@ -200,7 +212,10 @@ impl Reporter {
     pub(crate) fn close_nowait(&self) {
         if self.queue.close() {
             let (ack, _) = bounded(1);
-            let _ = self.control.send(Control::Close(ack));
+            // Full only with 64 requests pending: then wait for room.
+            if let Err(TrySendError::Full(close)) = self.control.try_send(Control::Close(ack)) {
+                let _ = self.control.send(close);
+            }
         }
     }
 

@@ -38,8 +38,10 @@ const RACKS: usize = 16;
 /// Racks the channel can hold (65,536 boxes). Its slots are allocated once,
 /// so passing a rack allocates and frees nothing.
 const MAX_RACKS: usize = 1024;
-/// Empty vectors waiting to be reused.
-const VECS: usize = 256;
+/// Empty vectors waiting to be reused: enough for the batches of a full
+/// default queue (20,000 spans in batches of 32) coming back at once, so
+/// that the reporter thread, which cannot use them all, need not free them.
+const VECS: usize = 1024;
 /// A recycled box keeps at most this many tags' and logs' room.
 const KEEP_TAGS: usize = 16;
 const KEEP_LOGS: usize = 4;
@@ -210,14 +212,17 @@ fn empty(span: &mut SpanData) {
 }
 
 /// Keeps, emptied, a span box this thread could not queue (the span was
-/// dropped and counted), for its next span.
+/// dropped and counted), for its next span; a full rack of them goes to
+/// the channel, for any thread.
 pub(crate) fn keep(mut span: Box<SpanData>) {
     let _ = LOCAL.try_with(|local| {
         if let Ok(mut local) = local.try_borrow_mut() {
-            if local.len() < RACK {
-                empty(&mut span);
-                local.push(span);
+            empty(&mut span);
+            if local.len() >= RACK {
+                let full = std::mem::replace(&mut *local, vector());
+                racks().put(full);
             }
+            local.push(span);
         }
     });
 }
@@ -318,6 +323,25 @@ mod tests {
         racks.trim(RACKS);
         assert_eq!(racks.from.len(), RACKS);
         assert_eq!(racks.get().map(|r| r.len()), Some(RACK));
+    }
+
+    #[test]
+    fn kept_boxes_beyond_a_rack_go_to_the_channel_not_to_free() {
+        std::thread::spawn(|| {
+            let mut given = Vec::new();
+            for _ in 0..2 * RACK + 1 {
+                let b = span();
+                given.push(&*b as *const SpanData as usize);
+                keep(b);
+            }
+            // Two full racks left the thread; the last box stayed.
+            assert_eq!(LOCAL.with(|l| l.borrow().len()), 1);
+            let kept = take().expect("the kept box");
+            assert_eq!(&*kept as *const SpanData as usize, given[2 * RACK]);
+            assert_eq!(kept.operation_name, "", "kept boxes are emptied");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
