@@ -15,11 +15,11 @@
 //! ratios.
 //!
 //! The burst's length sets the regime. A burst after a pause starts with
-//! an empty queue (this crate's takes 20,000 spans): half or more of a
+//! an empty queue (this crate's takes 20,000 spans): about half of a
 //! 100,000-span burst of ours is reported, and a delivered span's record
 //! makes the round trip to the reporter thread's core and back. A long
-//! flat-out run soon fills the queue, and then mostly drops (a third of
-//! ours reported); a dropped span's record is recycled on its own thread,
+//! flat-out run soon fills the queue, and then mostly drops (a third or
+//! less of ours reported); a dropped span's record is recycled on its own thread,
 //! cheaply (what `compare.rs`, which runs flat out for seconds, mostly
 //! measures).
 //!

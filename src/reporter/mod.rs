@@ -130,8 +130,13 @@ impl Reporter {
             return;
         }
         // The reporter thread polls; it is woken only when the queue fills.
-        if self.queue.push(span, &self.metrics) && !self.wake.swap(true, Ordering::Relaxed) {
-            let _ = self.control.try_send(Control::Wake);
+        // A wake that finds the control channel full is not on its way
+        // after all (the thread polls anyway): the flag is cleared.
+        if self.queue.push(span, &self.metrics)
+            && !self.wake.swap(true, Ordering::Relaxed)
+            && self.control.try_send(Control::Wake).is_err()
+        {
+            self.wake.store(false, Ordering::Relaxed);
         }
     }
 
