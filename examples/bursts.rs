@@ -1,5 +1,6 @@
 //! A sampled child span's application-thread cost in bursts and flat out,
-//! with and without its 2 tags: where the cost of a delivered span goes.
+//! with and without its 2 tags (and, in bursts, with a third whose value
+//! is allocated for the span): where the cost of a delivered span goes.
 //!
 //! ```sh
 //! cargo run --release --example bursts
@@ -52,16 +53,35 @@ fn voluntary_switches() -> u64 {
         .unwrap_or(0)
 }
 
+/// The tags each child span gets.
+#[derive(Clone, Copy)]
+enum Tags {
+    None,
+    /// `component` and `n`, nothing allocated.
+    Two,
+    /// The two and a `url` allocated for the span.
+    TwoAndOwned,
+}
+
 /// One round: `spans` children of 100-child traces; CPU ns per child.
-fn round(tracer: &Tracer, spans: u64, tags: bool) -> f64 {
+fn round(tracer: &Tracer, spans: u64, tags: Tags) -> f64 {
     let traces = spans / 100;
     let t0 = thread_cpu_ns();
     for _ in 0..traces {
         let root = tracer.start("root");
-        for _ in 0..100 {
+        for i in 0..100 {
             let mut child = tracer.span("child").child_of(root.context()).start();
-            if tags {
-                child.set_tag("component", "bench").set_tag("n", 7);
+            match tags {
+                Tags::None => {}
+                Tags::Two => {
+                    child.set_tag("component", "bench").set_tag("n", 7);
+                }
+                Tags::TwoAndOwned => {
+                    child
+                        .set_tag("component", "bench")
+                        .set_tag("n", 7)
+                        .set_tag("url", format!("/items/{i}"));
+                }
             }
         }
     }
@@ -86,10 +106,11 @@ fn main() {
         .init()
         .expect("a tracer");
     let cases = [
-        ("burst, 2 tags", 100_000, 30, true),
-        ("burst, no tags", 100_000, 30, false),
-        ("flat out, 2 tags", 1_000_000, 0, true),
-        ("flat out, no tags", 1_000_000, 0, false),
+        ("burst, 2 tags", 100_000, 30, Tags::Two),
+        ("burst, no tags", 100_000, 30, Tags::None),
+        ("burst, + owned tag", 100_000, 30, Tags::TwoAndOwned),
+        ("flat out, 2 tags", 1_000_000, 0, Tags::Two),
+        ("flat out, no tags", 1_000_000, 0, Tags::None),
     ];
     let mut costs = vec![Vec::new(); cases.len()];
     let mut dropped = vec![(0u64, 0u64); cases.len()];

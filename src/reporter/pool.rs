@@ -30,6 +30,7 @@ use std::sync::OnceLock;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::span::SpanData;
+use crate::tag::{Tag, TagValue};
 
 /// Boxes returned together; also the capacity of every recycled vector.
 pub(crate) const RACK: usize = 64;
@@ -86,6 +87,15 @@ fn racks() -> &'static Racks {
     RACKS_.get_or_init(|| Racks::new(MAX_RACKS))
 }
 
+/// Racks of boxes still holding what an application thread allocated for
+/// them (an owned name, tag or log string, references): emptied by the
+/// application thread that takes them, so the memory is freed on an
+/// application thread.
+fn unemptied() -> &'static Racks {
+    static UNEMPTIED: OnceLock<Racks> = OnceLock::new();
+    UNEMPTIED.get_or_init(|| Racks::new(MAX_RACKS))
+}
+
 fn vectors() -> &'static (Sender<Rack>, Receiver<Rack>) {
     static VECTORS: OnceLock<(Sender<Rack>, Receiver<Rack>)> = OnceLock::new();
     VECTORS.get_or_init(|| bounded(VECS))
@@ -104,6 +114,7 @@ pub(crate) const IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 /// span arrived for [`IDLE`]).
 pub(crate) fn trim() {
     racks().trim(RACKS);
+    unemptied().trim(0);
 }
 
 /// An empty vector with room for [`RACK`] spans: this thread's spare, a
@@ -155,7 +166,15 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
             let b = match local.pop() {
                 Some(b) => b,
                 None => {
-                    let rack = racks().get()?;
+                    // Unemptied racks first, so the memory they hold is let
+                    // go soon.
+                    let rack = match unemptied().get() {
+                        Some(mut rack) => {
+                            rack.iter_mut().for_each(|b| empty(b));
+                            rack
+                        }
+                        None => racks().get()?,
+                    };
                     recycle(std::mem::replace(&mut *local, rack));
                     local.pop()?
                 }
@@ -227,11 +246,56 @@ pub(crate) fn keep(mut span: Box<SpanData>) {
     });
 }
 
-/// The reporter thread's side: collects emptied boxes into racks.
+/// Heap bytes a span holds that its recycled box would not keep: owned
+/// strings of its name, tags and logs, its references, and tag or log room
+/// beyond what a recycled box keeps. All of it was allocated on an
+/// application thread.
+fn owned_bytes(span: &SpanData) -> usize {
+    // The question is which variant the `Cow` is, so it is taken whole.
+    #[allow(clippy::ptr_arg)]
+    fn cow(s: &Cow<'static, str>) -> usize {
+        match s {
+            Cow::Owned(s) => s.capacity(),
+            Cow::Borrowed(_) => 0,
+        }
+    }
+    fn tag(t: &Tag) -> usize {
+        cow(&t.key)
+            + match &t.value {
+                TagValue::String(s) => cow(s),
+                TagValue::Binary(b) => b.capacity(),
+                _ => 0,
+            }
+    }
+    let mut bytes = cow(&span.operation_name)
+        + span.references.capacity() * std::mem::size_of::<crate::span::WireRef>()
+        + span.tags.iter().map(tag).sum::<usize>();
+    if span.tags.capacity() > KEEP_TAGS {
+        bytes += span.tags.capacity() * std::mem::size_of::<Tag>();
+    }
+    for log in &span.logs {
+        bytes += log.fields.capacity() * std::mem::size_of::<Tag>()
+            + log.fields.iter().map(tag).sum::<usize>();
+    }
+    if span.logs.capacity() > KEEP_LOGS {
+        bytes += span.logs.capacity() * std::mem::size_of::<crate::tag::LogRecord>();
+    }
+    bytes
+}
+
+/// A box holding more than this on the heap is emptied by the reporter
+/// thread (a rare large span; its memory is not kept waiting for reuse).
+const DEFER_MAX: usize = 4096;
+
+/// The reporter thread's side: collects returned boxes into racks.
 #[derive(Debug)]
 pub(crate) struct Returns {
+    /// Emptied boxes.
     rack: Rack,
     to: &'static Racks,
+    /// Boxes left for an application thread to empty.
+    unemptied: Rack,
+    unemptied_to: &'static Racks,
 }
 
 impl Default for Returns {
@@ -239,20 +303,33 @@ impl Default for Returns {
         Returns {
             rack: Vec::new(),
             to: racks(),
+            unemptied: Vec::new(),
+            unemptied_to: unemptied(),
         }
     }
 }
 
 impl Returns {
-    /// Empties `span` (keeping modest capacity) and queues it for reuse.
+    /// Queues `span`'s box for reuse: emptied here when it holds nothing an
+    /// application thread allocated for it (or a great deal), else as it
+    /// is, for the application thread that takes it to empty.
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
-        empty(&mut span);
-        if self.rack.capacity() == 0 {
-            self.rack = vector();
+        let owned = owned_bytes(&span);
+        if owned == 0 || owned > DEFER_MAX {
+            empty(&mut span);
+            Self::add(&mut self.rack, self.to, span);
+        } else {
+            Self::add(&mut self.unemptied, self.unemptied_to, span);
         }
-        self.rack.push(span);
-        if self.rack.len() >= RACK {
-            self.to.put(std::mem::take(&mut self.rack));
+    }
+
+    fn add(rack: &mut Rack, to: &Racks, span: Box<SpanData>) {
+        if rack.capacity() == 0 {
+            *rack = vector();
+        }
+        rack.push(span);
+        if rack.len() >= RACK {
+            to.put(std::mem::take(rack));
         }
     }
 }
@@ -264,9 +341,10 @@ mod tests {
     use crate::span_context::Flags;
     use crate::tag::Tag;
 
-    fn span() -> Box<SpanData> {
+    /// A span whose name and `n` tags hold nothing on the heap.
+    fn static_span(n: usize) -> Box<SpanData> {
         let mut tags = crate::tag::Tags::new();
-        for i in 0..40 {
+        for i in 0..n {
             tags.push(Tag::new("k", i as i64));
         }
         Box::new(SpanData {
@@ -274,7 +352,7 @@ mod tests {
             span_id: SpanId::new(2),
             parent_id: SpanId::new(0),
             flags: Flags::SAMPLED,
-            operation_name: Cow::Owned("op".into()),
+            operation_name: Cow::Borrowed("op"),
             references: Vec::new(),
             start_us: 1,
             duration_us: 2,
@@ -284,40 +362,84 @@ mod tests {
         })
     }
 
-    fn returns(limit: usize) -> (Returns, &'static Racks) {
+    /// A span with an owned name and an owned tag value of `len` bytes.
+    fn owned_span(len: usize) -> Box<SpanData> {
+        let mut span = static_span(1);
+        span.operation_name = Cow::Owned("op".to_owned());
+        span.tags.push(Tag::new("url", "u".repeat(len)));
+        span
+    }
+
+    fn returns(limit: usize) -> (Returns, &'static Racks, &'static Racks) {
         let racks: &'static Racks = Box::leak(Box::new(Racks::new(limit)));
+        let unemptied: &'static Racks = Box::leak(Box::new(Racks::new(limit)));
         (
             Returns {
                 rack: Vec::new(),
                 to: racks,
+                unemptied: Vec::new(),
+                unemptied_to: unemptied,
             },
             racks,
+            unemptied,
         )
+    }
+
+    fn assert_emptied(b: &SpanData) {
+        assert_eq!(b.operation_name, "");
+        assert!(b.tags.is_empty());
+        assert!(b.tags.capacity() <= KEEP_TAGS, "large tag room is not kept");
+        assert!(b.logs.is_empty() && b.references.is_empty());
     }
 
     #[test]
     fn returned_boxes_come_back_empty_in_full_racks() {
-        let (mut returns, racks) = returns(RACKS);
+        let (mut returns, racks, unemptied) = returns(RACKS);
         for _ in 0..RACK - 1 {
-            returns.give(span());
+            returns.give(static_span(3));
         }
         assert!(racks.get().is_none(), "only full racks travel");
-        returns.give(span());
+        returns.give(static_span(3));
         let rack = racks.get().expect("a full rack");
         assert_eq!(rack.len(), RACK);
-        for b in rack {
-            assert_eq!(b.operation_name, "");
-            assert!(b.tags.is_empty());
-            assert!(b.tags.capacity() <= KEEP_TAGS, "large tag room is not kept");
-            assert!(b.logs.is_empty() && b.references.is_empty());
+        rack.iter().for_each(|b| assert_emptied(b));
+        assert!(unemptied.get().is_none());
+    }
+
+    #[test]
+    fn boxes_holding_application_memory_go_back_unemptied_unless_large() {
+        let (mut returns, racks, unemptied) = returns(RACKS);
+        for _ in 0..RACK {
+            returns.give(owned_span(100));
+            // Tag room beyond what a box keeps was allocated by the
+            // application too.
+            returns.give(static_span(40));
         }
+        assert!(racks.get().is_none(), "nothing emptied by the reporter");
+        for _ in 0..2 {
+            let mut rack = unemptied.get().expect("a rack left unemptied");
+            assert_eq!(rack.len(), RACK);
+            assert!(rack
+                .iter()
+                .any(|b| b.operation_name == "op" && !b.tags.is_empty()));
+            // What an application thread taking it does.
+            rack.iter_mut().for_each(|b| empty(b));
+            rack.iter().for_each(|b| assert_emptied(b));
+        }
+        // A span holding more than DEFER_MAX is emptied on the spot.
+        for _ in 0..RACK {
+            returns.give(owned_span(DEFER_MAX + 1));
+        }
+        let rack = racks.get().expect("large spans, emptied");
+        rack.iter().for_each(|b| assert_emptied(b));
+        assert!(unemptied.get().is_none());
     }
 
     #[test]
     fn racks_beyond_the_bound_are_freed_and_trim_keeps_what_it_is_told() {
-        let (mut returns, racks) = returns(40);
+        let (mut returns, racks, _) = returns(40);
         for _ in 0..50 * RACK {
-            returns.give(span());
+            returns.give(static_span(3));
         }
         assert_eq!(racks.from.len(), 40, "the channel holds its bound, no more");
         racks.trim(RACKS);
@@ -330,7 +452,7 @@ mod tests {
         std::thread::spawn(|| {
             let mut given = Vec::new();
             for _ in 0..2 * RACK + 1 {
-                let b = span();
+                let b = owned_span(10);
                 given.push(&*b as *const SpanData as usize);
                 keep(b);
             }
@@ -349,7 +471,7 @@ mod tests {
         std::thread::spawn(|| {
             let mut v = vector();
             assert_eq!(v.capacity(), RACK);
-            v.push(span());
+            v.push(static_span(1));
             let at = v.as_ptr();
             recycle(v);
             let again = vector();
