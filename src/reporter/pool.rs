@@ -22,6 +22,13 @@
 //! full queue's, at most); the channel keeps them all (up to
 //! [`MAX_RACKS`] racks) while spans flow. Once no span has arrived for
 //! [`IDLE`], the reporter thread frees all but [`RACKS`] racks.
+//!
+//! A box whose span holds strings (or other memory) an application thread
+//! allocated for it comes back as it is, in racks of its own taken first,
+//! and the application thread empties it: that memory is freed where it
+//! was allocated. It is held meanwhile, at most [`DEFER_MAX`] a box (what
+//! the span held while it was queued); a span holding more is emptied by
+//! the reporter thread.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
