@@ -97,7 +97,12 @@ impl Queue {
                         // First span of this thread here: register a slot,
                         // and let go of slots of closed queues.
                         slots.retain(|(_, s)| Arc::strong_count(s) > 1);
-                        let slot = Arc::new(Slot::default());
+                        // Its vector from the pool, with a batch's room:
+                        // one grown here and dropped by the reporter thread
+                        // would be freed on the wrong thread.
+                        let slot = Arc::new(Slot {
+                            spans: Mutex::new(pool::vector()),
+                        });
                         self.slots
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
