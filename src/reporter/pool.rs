@@ -56,7 +56,8 @@ const KEEP_LOGS: usize = 4;
 
 type Rack = Vec<Box<SpanData>>;
 
-/// Racks of emptied boxes on their way back to application threads.
+/// A bounded channel of racks: of emptied boxes on their way back to
+/// application threads, of unemptied ones, or of empty vectors.
 #[derive(Debug)]
 struct Racks {
     to: Sender<Rack>,
@@ -64,7 +65,7 @@ struct Racks {
 }
 
 impl Racks {
-    /// A channel for at most `bound` racks; beyond, returned boxes are freed.
+    /// A channel for at most `bound` racks; beyond, what is put is freed.
     fn new(bound: usize) -> Self {
         let (to, from) = bounded(bound);
         Racks { to, from }
@@ -103,9 +104,9 @@ fn unemptied() -> &'static Racks {
     UNEMPTIED.get_or_init(|| Racks::new(MAX_RACKS))
 }
 
-fn vectors() -> &'static (Sender<Rack>, Receiver<Rack>) {
-    static VECTORS: OnceLock<(Sender<Rack>, Receiver<Rack>)> = OnceLock::new();
-    VECTORS.get_or_init(|| bounded(VECS))
+fn vectors() -> &'static Racks {
+    static VECTORS: OnceLock<Racks> = OnceLock::new();
+    VECTORS.get_or_init(|| Racks::new(VECS))
 }
 
 thread_local! {
@@ -133,7 +134,7 @@ pub(crate) fn vector() -> Rack {
         .and_then(Result::ok)
         .filter(|v| v.capacity() != 0);
     spare
-        .or_else(|| vectors().1.try_recv().ok())
+        .or_else(|| vectors().get())
         .unwrap_or_else(|| Vec::with_capacity(RACK))
 }
 
@@ -144,23 +145,18 @@ pub(crate) fn recycle(mut v: Rack) {
     if v.capacity() != RACK {
         return;
     }
-    let v = match SPARE.try_with(|s| {
-        let Ok(mut s) = s.try_borrow_mut() else {
-            return Some(v);
-        };
-        if s.capacity() == 0 {
+    // (When the thread is exiting, its thread-locals are gone and `v` is
+    // freed with the closure.)
+    let left = SPARE.try_with(|s| match s.try_borrow_mut() {
+        Ok(mut s) if s.capacity() == 0 => {
             *s = v;
             None
-        } else {
-            Some(v)
         }
-    }) {
-        Ok(None) => return,
-        Ok(Some(v)) => v,
-        // The thread is exiting: its thread-locals are gone.
-        Err(_) => return,
-    };
-    let _ = vectors().0.try_send(v);
+        _ => Some(v),
+    });
+    if let Ok(Some(v)) = left {
+        vectors().put(v);
+    }
 }
 
 /// An empty span box from this thread's rack (or the next returned rack),
