@@ -229,6 +229,29 @@ impl Tags {
         self.slots.capacity()
     }
 
+    /// Asks for the cache lines of the first slots, for writing.
+    #[inline(always)]
+    pub(crate) fn prefetch_for_write(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p = self.slots.as_ptr().cast::<u8>();
+            let bytes = self.slots.capacity().min(4) * std::mem::size_of::<Tag>();
+            let mut at = 0;
+            while at < bytes {
+                crate::reporter::pool::prefetch_line(p.wrapping_add(at));
+                at += 64;
+            }
+        }
+    }
+
+    /// Removes every tag without touching the slots, which keep their
+    /// values until overwritten. Only for tags that hold nothing on the
+    /// heap (a free slot is overwritten without being read).
+    #[inline(always)]
+    pub(crate) fn forget_all(&mut self) {
+        self.len = 0;
+    }
+
     /// Removes every tag, keeping their slots (emptied: owned keys and
     /// values are freed here).
     pub(crate) fn clear(&mut self) {

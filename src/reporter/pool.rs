@@ -7,10 +7,17 @@
 //! free it elsewhere, so an application thread allocating its next span
 //! would wait (asleep, in a futex) while the reporter thread frees its last
 //! ones. Instead nothing is freed while spans flow: the reporter thread
-//! empties encoded boxes and returns them, a full rack at a time, through a
-//! channel shared by the process; an application thread keeps one rack and
-//! takes the next when it runs out, and allocates only when none is
-//! waiting.
+//! returns encoded boxes, a full rack at a time, through a channel shared
+//! by the process; an application thread keeps one rack and takes the next
+//! when it runs out, and allocates only when none is waiting.
+//!
+//! The reporter thread only reads a box that holds nothing on the heap (the
+//! usual span: static name and keys, numbers): it goes back as it is, and
+//! the application thread that takes it lets its tags go unread. Its cache
+//! lines then stay as that thread's core last wrote them, and writing them
+//! again takes no round trip for their contents; had the reporter thread
+//! written them, they would travel back whole. They are asked for, for
+//! writing, a few spans ahead.
 //!
 //! The vectors that carry spans (a slot's batch, a rack) circulate the same
 //! way: a batch's vector, once the reporter thread has taken its spans,
@@ -182,15 +189,27 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
                     local.pop()?
                 }
             };
-            // The next span's box, on its way while this span runs.
-            if let Some(next) = local.last() {
-                prefetch_for_write(next);
+            // The boxes of the next spans, on their way while this span
+            // runs: a box's record four spans ahead, the tag slots of the
+            // one two spans ahead (its record, prefetched two spans ago,
+            // tells where they are).
+            let n = local.len();
+            if n > 0 {
+                prefetch_for_write(&local[n.saturating_sub(AHEAD)]);
+                local[n.saturating_sub(AHEAD / 2)].tags.prefetch_for_write();
             }
+            let mut b = b;
+            // A box the reporter thread returned as it was holds its last
+            // span's tags, none of them on the heap: let go unread.
+            b.tags.forget_all();
             Some(b)
         })
         .ok()
         .flatten()
 }
+
+/// How many spans ahead a box's record is prefetched.
+const AHEAD: usize = 4;
 
 /// Asks the processor to bring `span`'s cache lines in, for writing, while
 /// this span runs: the next span's record then does not wait for them to
@@ -199,22 +218,56 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
 fn prefetch_for_write(span: &SpanData) {
     #[cfg(target_arch = "x86_64")]
     {
-        let p = (span as *const SpanData).cast::<i8>();
+        let p = (span as *const SpanData).cast::<u8>();
         let lines = std::mem::size_of::<SpanData>().div_ceil(64);
         for i in 0..lines {
-            #[allow(unsafe_code)]
-            // SAFETY: a prefetch is a hint: it never faults and changes no
-            // memory; `p.wrapping_add` stays within (or one line past) a
-            // live allocation and is not dereferenced by this code.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_ET0 }>(
-                    p.wrapping_add(i * 64),
-                );
-            }
+            prefetch_line(p.wrapping_add(i * 64));
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = span;
+}
+
+/// One cache line's prefetch for writing: `prefetchw`, which takes the line
+/// exclusive at once, where the processor has it; otherwise `prefetcht0`,
+/// which brings it shared (the write then asks the other cores to let go
+/// of it again).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn prefetch_line(p: *const u8) {
+    if prefetchw_supported() {
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch is a hint: it never faults, changes no memory
+        // and no register; `p` is not dereferenced by this code.
+        unsafe {
+            std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
+        }
+    } else {
+        #[allow(unsafe_code)]
+        // SAFETY: as above.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+        }
+    }
+}
+
+/// Whether the processor has `prefetchw` (CPUID 8000_0001h, ECX bit 8),
+/// asked once.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetchw_supported() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static KNOWN: AtomicU8 = AtomicU8::new(0);
+    match KNOWN.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let ecx = core::arch::x86_64::__cpuid(0x8000_0001).ecx;
+            let yes = ecx & (1 << 8) != 0;
+            KNOWN.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
 }
 
 /// Clears a span for reuse, keeping only modest capacity.
@@ -318,7 +371,13 @@ impl Returns {
     /// is, for the application thread that takes it to empty.
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
         let owned = owned_bytes(&span);
-        if owned == 0 || owned > DEFER_MAX {
+        if owned == 0 && span.logs.is_empty() {
+            // Nothing to free: returned untouched, so that its cache lines
+            // stay as the application thread last wrote them (it will
+            // write them again; had this thread written them, they would
+            // have to travel back whole). Its tags are let go by `take`.
+            Self::add(&mut self.rack, self.to, span);
+        } else if owned > DEFER_MAX {
             empty(&mut span);
             Self::add(&mut self.rack, self.to, span);
         } else {
@@ -396,7 +455,7 @@ mod tests {
     }
 
     #[test]
-    fn returned_boxes_come_back_empty_in_full_racks() {
+    fn boxes_holding_nothing_on_the_heap_come_back_untouched_in_full_racks() {
         let (mut returns, racks, unemptied) = returns(RACKS);
         for _ in 0..RACK - 1 {
             returns.give(static_span(3));
@@ -405,8 +464,37 @@ mod tests {
         returns.give(static_span(3));
         let rack = racks.get().expect("a full rack");
         assert_eq!(rack.len(), RACK);
-        rack.iter().for_each(|b| assert_emptied(b));
+        for b in &rack {
+            // Not written by the reporter thread: its last tags are still
+            // there, none of them on the heap.
+            assert_eq!(b.tags.len(), 3);
+            assert_eq!(owned_bytes(b), 0);
+        }
         assert!(unemptied.get().is_none());
+    }
+
+    #[test]
+    fn a_taken_box_holds_no_tags_and_its_slots_are_reused() {
+        std::thread::spawn(|| {
+            let mut returns = Returns::default();
+            for _ in 0..RACK {
+                returns.give(static_span(3));
+            }
+            // Whichever box this thread gets (other tests share the pool),
+            // it comes without tags, names nothing owned, and writes its
+            // next tags into the slots it has.
+            let mut b = take().expect("a box from the pool");
+            assert!(b.tags.is_empty());
+            assert!(matches!(b.operation_name, Cow::Borrowed(_)));
+            assert!(b.logs.is_empty() && b.references.capacity() == 0);
+            let room = b.tags.capacity();
+            b.tags.push(Tag::new("k", 1));
+            assert_eq!(b.tags.len(), 1);
+            assert_eq!(b.tags[0].key, "k");
+            assert_eq!(b.tags.capacity(), room.max(1));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
