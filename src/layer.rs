@@ -127,7 +127,7 @@ where
         // is the parent, as for any span started without a reference.
         if let Some(parent) = span_ref.parent() {
             if let Some(p) = parent.extensions().get::<Span>() {
-                builder = builder.child_of(p.context());
+                builder = builder.with_reference(crate::Reference::child_of(p.context().clone()));
             }
         }
         let mut span = builder.start();

@@ -127,7 +127,9 @@ where
             .with_tag("http.method", req.method().as_str().to_owned())
             .with_tag("http.url", req.uri().to_string());
         match tracer.extract(req.headers()) {
-            Ok(Some(parent)) => builder = builder.child_of(&parent),
+            Ok(Some(parent)) => {
+                builder = builder.with_reference(crate::Reference::child_of(parent))
+            }
             Ok(None) => {}
             Err(e) => log::debug!("jaeger: ignoring a malformed trace context: {e}"),
         }

@@ -4,8 +4,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use smallvec::SmallVec;
-
 use crate::clock::{now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
 use crate::metrics::SpanEvent;
@@ -641,8 +639,10 @@ impl fmt::Debug for Span {
 pub struct SpanBuilder<'t> {
     tracer: &'t Tracer,
     name: Cow<'static, str>,
-    /// Inline for the usual single parent.
-    references: SmallVec<[Reference; 1]>,
+    /// The usual single parent, when it came first: lent, not copied.
+    parent: Option<&'t SpanContext>,
+    /// The other references, in order.
+    references: Vec<Reference>,
     start_us: Option<u64>,
     // A plain Vec: empty (and free) in the usual case; a recording span
     // takes it over without copying when it has spilled.
@@ -654,6 +654,7 @@ impl fmt::Debug for SpanBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpanBuilder")
             .field("name", &self.name)
+            .field("parent", &self.parent)
             .field("references", &self.references)
             .field("start_us", &self.start_us)
             .field("tags", &self.tags)
@@ -668,7 +669,8 @@ impl<'t> SpanBuilder<'t> {
         SpanBuilder {
             tracer,
             name,
-            references: SmallVec::new(),
+            parent: None,
+            references: Vec::new(),
             start_us: None,
             tags: Vec::new(),
             ignore_active: false,
@@ -676,9 +678,16 @@ impl<'t> SpanBuilder<'t> {
     }
 
     /// Adds a `ChildOf` reference to `parent`.
+    ///
+    /// The builder borrows `parent` until [`start`](SpanBuilder::start)
+    /// (the usual single parent is not copied).
     #[inline]
-    pub fn child_of(mut self, parent: &SpanContext) -> Self {
-        self.references.push(Reference::child_of(parent.clone()));
+    pub fn child_of(mut self, parent: &'t SpanContext) -> Self {
+        if self.parent.is_none() && self.references.is_empty() && parent.is_valid() {
+            self.parent = Some(parent);
+        } else {
+            self.references.push(Reference::child_of(parent.clone()));
+        }
         self
     }
 
@@ -733,17 +742,37 @@ impl<'t> SpanBuilder<'t> {
         let SpanBuilder {
             tracer,
             name,
+            parent,
             references,
             start_us,
             mut tags,
             ignore_active,
         } = self;
-        match tracer.inner() {
-            // The references and tags are lent, not moved: the builder was
-            // just written by the caller, and a copy of it would stall on
-            // store forwarding.
-            Some(inner) => start_span(inner, name, &references, start_us, &mut tags, ignore_active),
-            None => Span::noop(),
+        let Some(inner) = tracer.inner() else {
+            return Span::noop();
+        };
+        // The references and tags are lent, not moved: the builder was just
+        // written by the caller, and a copy of it would stall on store
+        // forwarding.
+        match parent {
+            // The usual child: its parent is the one reference.
+            Some(parent) if references.is_empty() => open(
+                inner,
+                name,
+                Some(parent),
+                &[],
+                None,
+                Some(&mut tags),
+                start_us,
+            ),
+            // The parent first, then the others, as they were added.
+            Some(parent) => {
+                let mut all = Vec::with_capacity(references.len() + 1);
+                all.push(Reference::child_of(parent.clone()));
+                all.extend(references);
+                start_span(inner, name, &all, start_us, &mut tags, ignore_active)
+            }
+            None => start_span(inner, name, &references, start_us, &mut tags, ignore_active),
         }
     }
 }

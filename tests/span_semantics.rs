@@ -259,3 +259,72 @@ fn a_root_span_id_is_its_trace_id_low_half_and_children_draw_their_own() {
         assert!(seen.insert(jaeger_tracer::TraceId::new(1, c.span_id().get())));
     }
 }
+
+/// The builder lends the usual single parent instead of copying it; every
+/// other order of references still names the first valid `ChildOf` as the
+/// parent, sends the others, and merges the baggage of all.
+#[cfg(feature = "testing")]
+#[test]
+fn references_in_any_order_pick_the_same_parent() {
+    use jaeger_tracer::ReferenceType;
+    let (t, reporter) = Tracer::builder("refs").init_in_memory().unwrap();
+    let mut a = t.start("a");
+    a.set_baggage_item("from-a", "1");
+    let mut b = t.span("b").ignore_active().start();
+    b.set_baggage_item("from-b", "2");
+    let (a_ctx, b_ctx) = (a.context().clone(), b.context().clone());
+    let invalid = SpanContext::default();
+
+    let only = t.span("only").child_of(&a_ctx).start();
+    let then_cause = t
+        .span("then-cause")
+        .child_of(&a_ctx)
+        .follows_from(&b_ctx)
+        .start();
+    let cause_first = t
+        .span("cause-first")
+        .follows_from(&b_ctx)
+        .child_of(&a_ctx)
+        .start();
+    let invalid_first = t
+        .span("invalid-first")
+        .child_of(&invalid)
+        .child_of(&a_ctx)
+        .start();
+    for span in [&only, &then_cause, &cause_first, &invalid_first] {
+        assert_eq!(span.context().trace_id(), a_ctx.trace_id());
+        assert_eq!(span.context().parent_id(), a_ctx.span_id());
+        assert_eq!(span.baggage_item("from-a"), Some("1"));
+    }
+    assert_eq!(only.baggage_item("from-b"), None);
+    assert_eq!(then_cause.baggage_item("from-b"), Some("2"));
+    assert_eq!(cause_first.baggage_item("from-b"), Some("2"));
+    drop((only, then_cause, cause_first, invalid_first));
+
+    let spans = reporter.spans();
+    let refs = |name: &str| -> Vec<(ReferenceType, u64)> {
+        let s = spans.iter().find(|s| s.operation_name() == name).unwrap();
+        s.references().map(|(k, _, id)| (k, id.get())).collect()
+    };
+    let (a_id, b_id) = (a_ctx.span_id().get(), b_ctx.span_id().get());
+    assert_eq!(refs("only"), [], "the parent alone goes as parent_id");
+    assert_eq!(
+        refs("then-cause"),
+        [
+            (ReferenceType::ChildOf, a_id),
+            (ReferenceType::FollowsFrom, b_id)
+        ]
+    );
+    assert_eq!(
+        refs("cause-first"),
+        [
+            (ReferenceType::FollowsFrom, b_id),
+            (ReferenceType::ChildOf, a_id)
+        ]
+    );
+    assert_eq!(
+        refs("invalid-first"),
+        [(ReferenceType::ChildOf, a_id)],
+        "an invalid context is left out"
+    );
+}
