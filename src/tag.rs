@@ -25,6 +25,12 @@ pub enum TagValue {
 }
 
 impl TagValue {
+    /// Whether the value may hold heap memory: an owned string, bytes.
+    #[inline(always)]
+    pub(crate) fn on_heap(&self) -> bool {
+        matches!(self, TagValue::String(Cow::Owned(_)) | TagValue::Binary(_))
+    }
+
     /// The value as an integer, when it is one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
@@ -166,9 +172,9 @@ impl Tag {
 
 /// The tags of a recording span, in order.
 ///
-/// Slots past the tags in use hold empty tags, left there when a recycled
-/// span record was emptied: a new tag is then written into its slot field
-/// by field, with no call in between. (A tag handed to a vector's `push` is
+/// Slots past the tags in use hold nothing on the heap (empty tags, or the
+/// static tags of a recycled record's last span): a new tag is then written
+/// into its slot field by field, with no call in between. (A tag handed to a vector's `push` is
 /// built aside first, in case the vector must grow, and copied into place
 /// with wide loads of the narrow stores just made: a store-forwarding
 /// stall for every tag.)
@@ -176,6 +182,9 @@ impl Tag {
 pub(crate) struct Tags {
     slots: Vec<Tag>,
     len: usize,
+    /// Whether a tag in use may hold heap memory (an owned key or string,
+    /// bytes). Without, clearing is forgetting: nothing to free.
+    owned: bool,
 }
 
 impl Tags {
@@ -184,6 +193,7 @@ impl Tags {
         Tags {
             slots: Vec::new(),
             len: 0,
+            owned: false,
         }
     }
 
@@ -191,6 +201,7 @@ impl Tags {
     pub(crate) fn from_vec(tags: Vec<Tag>) -> Self {
         Tags {
             len: tags.len(),
+            owned: tags.iter().any(Tag::on_heap),
             slots: tags,
         }
     }
@@ -198,10 +209,11 @@ impl Tags {
     /// Appends a tag: into a free slot when there is one.
     #[inline(always)]
     pub(crate) fn push_parts(&mut self, key: Cow<'static, str>, value: TagValue) {
+        // (Known at compile time for a literal key and a number.)
+        self.owned |= matches!(key, Cow::Owned(_)) || value.on_heap();
         if let Some(slot) = self.slots.get_mut(self.len) {
-            // A free slot holds `Tag::EMPTY` (see `clear`): nothing to free,
-            // so it is overwritten without being read (its line may still
-            // be on the reporter thread's core).
+            // A free slot holds nothing on the heap: nothing to free, so it
+            // is overwritten without being read.
             std::mem::forget(std::mem::replace(&mut slot.key, key));
             std::mem::forget(std::mem::replace(&mut slot.value, value));
             self.len += 1;
@@ -244,21 +256,28 @@ impl Tags {
         }
     }
 
-    /// Removes every tag without touching the slots, which keep their
-    /// values until overwritten. Only for tags that hold nothing on the
-    /// heap (a free slot is overwritten without being read).
+    /// Whether a tag in use may hold heap memory.
+    pub(crate) fn owned(&self) -> bool {
+        self.owned
+    }
+
+    /// Removes every tag, keeping their slots. Owned keys and values are
+    /// freed here; without any, the slots are not even touched (they keep
+    /// their values until overwritten).
     #[inline(always)]
-    pub(crate) fn forget_all(&mut self) {
+    pub(crate) fn clear(&mut self) {
+        if self.owned {
+            self.clear_owned();
+        }
         self.len = 0;
     }
 
-    /// Removes every tag, keeping their slots (emptied: owned keys and
-    /// values are freed here).
-    pub(crate) fn clear(&mut self) {
+    #[inline(never)]
+    fn clear_owned(&mut self) {
         for slot in &mut self.slots[..self.len] {
             *slot = Tag::EMPTY;
         }
-        self.len = 0;
+        self.owned = false;
     }
 }
 
@@ -291,6 +310,11 @@ impl fmt::Debug for Tags {
 }
 
 impl Tag {
+    /// Whether the key or the value may hold heap memory.
+    pub(crate) fn on_heap(&self) -> bool {
+        matches!(self.key, Cow::Owned(_)) || self.value.on_heap()
+    }
+
     /// An empty tag, the filler of unused slots.
     pub(crate) const EMPTY: Tag = Tag {
         key: Cow::Borrowed(""),
@@ -355,6 +379,37 @@ impl fmt::Debug for LogFields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tags holding nothing on the heap are cleared without touching their
+    /// slots; one owned key or value anywhere makes clearing free them all.
+    #[test]
+    fn clearing_static_tags_forgets_them_and_owned_ones_are_freed() {
+        let mut tags = Tags::new();
+        tags.push_parts(Cow::Borrowed("a"), TagValue::I64(1));
+        tags.push_parts(Cow::Borrowed("b"), TagValue::from("static"));
+        assert!(!tags.owned());
+        tags.clear();
+        assert!(tags.is_empty());
+        assert_eq!(tags.slots[1].key, "b", "slots untouched");
+        tags.push_parts(Cow::Borrowed("c"), TagValue::Bool(true));
+        assert_eq!(&tags[..], &[Tag::new("c", true)][..]);
+        for (key, value) in [
+            (Cow::Owned("k".to_owned()), TagValue::I64(1)),
+            (Cow::Borrowed("k"), TagValue::from("v".to_owned())),
+            (Cow::Borrowed("k"), TagValue::Binary(vec![1])),
+        ] {
+            let mut tags = Tags::new();
+            tags.push_parts(Cow::Borrowed("first"), TagValue::I64(0));
+            tags.push_parts(key, value);
+            assert!(tags.owned());
+            tags.clear();
+            assert!(!tags.owned() && tags.is_empty());
+            assert!(tags.slots.iter().all(|t| *t == Tag::EMPTY), "freed");
+        }
+        let taken = Tags::from_vec(vec![Tag::new("a", 1), Tag::new("b", "x".to_owned())]);
+        assert!(taken.owned());
+        assert!(!Tags::from_vec(vec![Tag::new("a", 1)]).owned());
+    }
 
     /// Tags written into emptied slots read back in order; clearing frees
     /// owned keys and values and keeps the slots; more tags than slots grow.

@@ -201,7 +201,7 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
             let mut b = b;
             // A box the reporter thread returned as it was holds its last
             // span's tags, none of them on the heap: let go unread.
-            b.tags.forget_all();
+            b.tags.clear();
             Some(b)
         })
         .ok()
@@ -325,7 +325,11 @@ fn owned_bytes(span: &SpanData) -> usize {
     }
     let mut bytes = cow(&span.operation_name)
         + span.references.capacity() * std::mem::size_of::<crate::span::WireRef>()
-        + span.tags.iter().map(tag).sum::<usize>();
+        + if span.tags.owned() {
+            span.tags.iter().map(tag).sum::<usize>()
+        } else {
+            0
+        };
     if span.tags.capacity() > KEEP_TAGS {
         bytes += span.tags.capacity() * std::mem::size_of::<Tag>();
     }
