@@ -28,6 +28,15 @@
 //! fastrace is measured by `compare.rs` alone: its collector buffers
 //! without bound, and what it keeps would weigh on the tracers measured
 //! after it in the same process.
+//!
+//! A yardstick runs in the same rounds: the minimal pipeline of this
+//! crate's shape (`peers/floor.rs`), which does only what any tracer of
+//! that shape must for a sampled span (two clock reads, an id, a record
+//! from a per-thread pool, a per-thread slot, batches through a bounded
+//! crossbeam channel to a thread that reads them) and none of what makes a
+//! tracer usable. Its ratio is to rustracing_jaeger: how far below a peer
+//! the shape itself lets a tracer go. The run ends with the share of spans
+//! each of the two delivered to its reporting thread.
 
 use std::time::Duration;
 
@@ -93,12 +102,16 @@ fn main() {
     } else {
         1
     };
-    // This crate first: the ratios are against it.
-    let tracers: Vec<(&str, peers::Work)> = peers::all()
+    // This crate first: the ratios are against it. The minimal pipeline
+    // last (see `peers/floor.rs`): its ratio is to rustracing_jaeger.
+    let mut tracers: Vec<(&str, peers::Work)> = peers::all()
         .into_iter()
         .filter(|(name, _)| *name != "fastrace")
         .collect();
+    tracers.push(("minimal pipeline", peers::floor::children));
     assert_eq!(tracers[0].0, "jaeger-tracer");
+    assert_eq!(tracers[1].0, "rustracing_jaeger");
+    let floor = tracers.len() - 1;
     // Each tracer's pipeline set up and warmed before the first round.
     for (_, work) in &tracers {
         round(*work, Shape::Children(10), spans);
@@ -109,9 +122,10 @@ fn main() {
     );
     println!(
         "| shape | jaeger-tracer ns | rustracing_jaeger ns | ours/rustracing median (range) \
-         | opentelemetry_sdk ns | ours/otel median (range) |"
+         | opentelemetry_sdk ns | ours/otel median (range) \
+         | minimal pipeline ns | minimal/rustracing median (range) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let shapes = [
         ("root + 1 child", Shape::Children(1)),
         ("root + 10 children", Shape::Children(10)),
@@ -132,7 +146,18 @@ fn main() {
             }
             for i in 0..tracers.len() {
                 costs[i].push(this_round[i]);
-                ratios[i].push(this_round[0] / this_round[i]);
+                // Ours to each peer; the minimal pipeline's to rustracing.
+                let ours = if i == floor {
+                    this_round[floor]
+                } else {
+                    this_round[0]
+                };
+                let theirs = if i == floor {
+                    this_round[1]
+                } else {
+                    this_round[i]
+                };
+                ratios[i].push(ours / theirs);
             }
         }
         let mut cells = vec![format!("{:.0}", median(&mut costs[0]))];
@@ -144,4 +169,16 @@ fn main() {
         }
         println!("| {label} | {} |", cells.join(" | "));
     }
+    // What share of their spans reached their reporting threads (the
+    // regime, see above): about the same share for both keeps the
+    // comparison with the minimal pipeline fair.
+    std::thread::sleep(Duration::from_millis(200));
+    let m = peers::ours().metrics();
+    println!(
+        "\nSpans delivered to the reporting thread over the run: jaeger-tracer {:.0} % \
+         (dropped at the full queue: {}), minimal pipeline {:.0} %",
+        100.0 * m.spans_reported as f64 / m.spans_finished() as f64,
+        m.spans_dropped_queue_full,
+        100.0 * peers::floor::delivered() as f64 / peers::floor::finished() as f64,
+    );
 }

@@ -2,6 +2,9 @@
 //! its own reporter sending to a loopback UDP sink, and the unit of work:
 //! a root span with `n` children, each child with 2 tags.
 
+#[allow(dead_code)]
+pub mod floor;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::OnceLock;
 
