@@ -756,15 +756,23 @@ impl<'t> SpanBuilder<'t> {
         // forwarding.
         match parent {
             // The usual child: its parent is the one reference.
-            Some(parent) if references.is_empty() => open(
-                inner,
-                name,
-                Some(parent),
-                &[],
-                None,
-                Some(&mut tags),
-                start_us,
-            ),
+            Some(parent) if references.capacity() == 0 => {
+                // Nothing to drop: not even the call that would find so.
+                std::mem::forget(references);
+                let span = open(
+                    inner,
+                    name,
+                    Some(parent),
+                    &[],
+                    None,
+                    Some(&mut tags),
+                    start_us,
+                );
+                if tags.capacity() == 0 {
+                    std::mem::forget(tags);
+                }
+                span
+            }
             // The parent first, then the others, as they were added.
             Some(parent) => {
                 let mut all = Vec::with_capacity(references.len() + 1);

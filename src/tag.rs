@@ -241,18 +241,14 @@ impl Tags {
         self.slots.capacity()
     }
 
-    /// Asks for the cache lines of the first slots, for writing.
+    /// Asks for the cache lines of the first slots (two tags' worth), for
+    /// writing.
     #[inline(always)]
-    pub(crate) fn prefetch_for_write(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
+    pub(crate) fn prefetch_for_write(&self, exclusive: bool) {
+        if self.slots.capacity() != 0 {
             let p = self.slots.as_ptr().cast::<u8>();
-            let bytes = self.slots.capacity().min(4) * std::mem::size_of::<Tag>();
-            let mut at = 0;
-            while at < bytes {
-                crate::reporter::pool::prefetch_line(p.wrapping_add(at));
-                at += 64;
-            }
+            crate::reporter::pool::prefetch_line(p, exclusive);
+            crate::reporter::pool::prefetch_line(p.wrapping_add(64), exclusive);
         }
     }
 

@@ -195,8 +195,11 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
             // tells where they are).
             let n = local.len();
             if n > 0 {
-                prefetch_for_write(&local[n.saturating_sub(AHEAD)]);
-                local[n.saturating_sub(AHEAD / 2)].tags.prefetch_for_write();
+                let exclusive = prefetchw_supported();
+                prefetch_for_write(&local[n.saturating_sub(AHEAD)], exclusive);
+                local[n.saturating_sub(AHEAD / 2)]
+                    .tags
+                    .prefetch_for_write(exclusive);
             }
             let mut b = b;
             // A box the reporter thread returned as it was holds its last
@@ -214,64 +217,78 @@ const AHEAD: usize = 4;
 /// Asks the processor to bring `span`'s cache lines in, for writing, while
 /// this span runs: the next span's record then does not wait for them to
 /// come from the reporter's core.
-#[inline]
-fn prefetch_for_write(span: &SpanData) {
+#[inline(always)]
+fn prefetch_for_write(span: &SpanData, exclusive: bool) {
+    let p = (span as *const SpanData).cast::<u8>();
+    let lines = std::mem::size_of::<SpanData>().div_ceil(64);
+    for i in 0..lines {
+        prefetch_line(p.wrapping_add(i * 64), exclusive);
+    }
+}
+
+/// One cache line's prefetch for writing: `prefetchw` (`exclusive`, where
+/// the processor has it), which takes the line exclusive at once;
+/// otherwise `prefetcht0`, which brings it shared (the write then asks the
+/// other cores to let go of it again). A hint: it never faults, and `p` is
+/// not dereferenced.
+#[inline(always)]
+pub(crate) fn prefetch_line(p: *const u8, exclusive: bool) {
     #[cfg(target_arch = "x86_64")]
     {
-        let p = (span as *const SpanData).cast::<u8>();
-        let lines = std::mem::size_of::<SpanData>().div_ceil(64);
-        for i in 0..lines {
-            prefetch_line(p.wrapping_add(i * 64));
+        if exclusive {
+            #[allow(unsafe_code)]
+            // SAFETY: a prefetch is a hint: it never faults, changes no
+            // memory and no register.
+            unsafe {
+                std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
+            }
+        } else {
+            #[allow(unsafe_code)]
+            // SAFETY: as above.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = span;
-}
-
-/// One cache line's prefetch for writing: `prefetchw`, which takes the line
-/// exclusive at once, where the processor has it; otherwise `prefetcht0`,
-/// which brings it shared (the write then asks the other cores to let go
-/// of it again).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub(crate) fn prefetch_line(p: *const u8) {
-    if prefetchw_supported() {
-        #[allow(unsafe_code)]
-        // SAFETY: a prefetch is a hint: it never faults, changes no memory
-        // and no register; `p` is not dereferenced by this code.
-        unsafe {
-            std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
-        }
-    } else {
-        #[allow(unsafe_code)]
-        // SAFETY: as above.
-        unsafe {
-            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-        }
-    }
+    let _ = (p, exclusive);
 }
 
 /// Whether the processor has `prefetchw` (CPUID 8000_0001h, ECX bit 8),
 /// asked once.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn prefetchw_supported() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static KNOWN: AtomicU8 = AtomicU8::new(0);
-    match KNOWN.load(Ordering::Relaxed) {
-        1 => false,
-        2 => true,
-        _ => {
-            let ecx = core::arch::x86_64::__cpuid(0x8000_0001).ecx;
-            let yes = ecx & (1 << 8) != 0;
-            KNOWN.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
+pub(crate) fn prefetchw_supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::atomic::{AtomicU8, Ordering};
+        static KNOWN: AtomicU8 = AtomicU8::new(0);
+        match KNOWN.load(Ordering::Relaxed) {
+            1 => false,
+            2 => true,
+            _ => {
+                let ecx = core::arch::x86_64::__cpuid(0x8000_0001).ecx;
+                let yes = ecx & (1 << 8) != 0;
+                KNOWN.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+                yes
+            }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
-/// Clears a span for reuse, keeping only modest capacity.
+/// Readies a span's box for reuse: frees what the span holds on the heap,
+/// keeping only modest capacity. The usual span holds nothing of the kind
+/// and is left as it is: its tags are let go when the box is taken.
 fn empty(span: &mut SpanData) {
+    if !span.tags.owned()
+        && span.tags.capacity() <= KEEP_TAGS
+        && matches!(span.operation_name, Cow::Borrowed(_))
+        && span.references.capacity() == 0
+        && span.logs.is_empty()
+    {
+        return;
+    }
     span.operation_name = Cow::Borrowed("");
     if span.tags.capacity() > KEEP_TAGS {
         span.tags = Default::default();
@@ -286,20 +303,24 @@ fn empty(span: &mut SpanData) {
     span.references = Vec::new();
 }
 
-/// Keeps, emptied, a span box this thread could not queue (the span was
-/// dropped and counted), for its next span; a full rack of them goes to
-/// the channel, for any thread.
-pub(crate) fn keep(mut span: Box<SpanData>) {
+/// Keeps, emptied, the span boxes of a batch this thread could not queue
+/// (the spans were dropped and counted), for its next spans; full racks go
+/// to the channel, for any thread. The batch's vector is recycled.
+pub(crate) fn keep_all(mut batch: Rack) {
     let _ = LOCAL.try_with(|local| {
         if let Ok(mut local) = local.try_borrow_mut() {
-            empty(&mut span);
-            if local.len() >= RACK {
-                let full = std::mem::replace(&mut *local, vector());
-                racks().put(full);
+            for mut span in batch.drain(..) {
+                empty(&mut span);
+                if local.len() >= RACK {
+                    let full = std::mem::replace(&mut *local, vector());
+                    racks().put(full);
+                }
+                local.push(span);
             }
-            local.push(span);
         }
     });
+    // (Boxes left when the thread is exiting are freed with it.)
+    recycle(batch);
 }
 
 /// Heap bytes a span holds that its recycled box would not keep: owned
@@ -549,7 +570,7 @@ mod tests {
             for _ in 0..2 * RACK + 1 {
                 let b = owned_span(10);
                 given.push(&*b as *const SpanData as usize);
-                keep(b);
+                keep_all(vec![b]);
             }
             // Two full racks left the thread; the last box stayed.
             assert_eq!(LOCAL.with(|l| l.borrow().len()), 1);

@@ -155,7 +155,7 @@ impl Queue {
         if before + n > self.capacity {
             self.queued.fetch_sub(n, Ordering::Relaxed);
             Metrics::add(&metrics.dropped_queue_full, n as u64);
-            keep_all(batch);
+            pool::keep_all(batch);
             return true;
         }
         match self.tx.try_send(batch) {
@@ -163,7 +163,7 @@ impl Queue {
             Err(TrySendError::Full(batch)) => {
                 self.queued.fetch_sub(n, Ordering::Relaxed);
                 Metrics::add(&metrics.dropped_queue_full, n as u64);
-                keep_all(batch);
+                pool::keep_all(batch);
                 true
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -264,12 +264,6 @@ impl Queue {
 /// Hands `batch`'s spans to `f` and its vector to the pool.
 fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
     batch.drain(..).for_each(f);
-    pool::recycle(batch);
-}
-
-/// Keeps the boxes of a dropped batch, and its vector, for reuse.
-fn keep_all(mut batch: Batch) {
-    batch.drain(..).for_each(pool::keep);
     pool::recycle(batch);
 }
 
