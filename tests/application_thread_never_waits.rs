@@ -56,8 +56,10 @@ fn bursts_of_spans_never_put_the_application_thread_to_sleep() {
     let (tracer, guard) = Tracer::builder("never-waits")
         .with_agent_host("127.0.0.1")
         .with_agent_port(port)
-        // Small enough that a burst fills it (in a debug build too).
-        .with_queue_size(5_000)
+        // Small enough that a burst fills it between two polls of the
+        // reporter thread (in a debug build too, where it keeps up with the
+        // application thread while it does not sleep).
+        .with_queue_size(500)
         .init()
         .unwrap();
 

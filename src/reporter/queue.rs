@@ -187,6 +187,20 @@ impl Queue {
         self.drain_then(f, || {})
     }
 
+    /// The batches in the channel now, without the slots' spans: what the
+    /// reporter thread takes between sweeps of the slots. A slot's lock and
+    /// vector stay in its thread's cache meanwhile (a sweep takes them to
+    /// the reporter thread's, and the thread's next span waits for them to
+    /// come back).
+    pub(crate) fn drain_channel(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
+        let mut taken = 0;
+        self.take_channel(|batch| {
+            taken += batch.len();
+            hand_over(batch, &mut f);
+        });
+        taken
+    }
+
     /// [`drain`](Queue::drain), running `between` after the slots were
     /// emptied and before the slots of exited threads are let go (for a
     /// test of that race).

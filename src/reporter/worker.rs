@@ -105,13 +105,22 @@ pub(super) fn run(
     let mut next_tick = Instant::now() + tick;
     let mut idle_poll = POLL_BUSY;
     let mut last_span = Instant::now();
+    let mut next_sweep = Instant::now();
     // The thread polls the queue rather than blocking on it: a sender then
     // never finds a sleeping receiver to wake (a futex system call on the
     // application thread). Senders wake it only when the queue is half full
     // (`Control::Wake`).
     loop {
         let now = Instant::now();
-        let taken = queue.drain(|span| w.accept(span, now));
+        // The slots (spans not yet in a full batch) are swept once per busy
+        // poll at most; in between, while the queue is backlogged and this
+        // loop does not sleep, only the channel is taken.
+        let taken = if now >= next_sweep {
+            next_sweep = now + POLL_BUSY;
+            queue.drain(|span| w.accept(span, now))
+        } else {
+            queue.drain_channel(|span| w.accept(span, now))
+        };
         let now = if taken > 0 {
             last_span = Instant::now();
             last_span
