@@ -413,6 +413,13 @@ impl SpanContext {
         });
     }
 
+    /// True when dropping this context frees nothing (no baggage, none of
+    /// the rare parts).
+    #[inline]
+    pub(crate) fn holds_nothing(&self) -> bool {
+        self.baggage.0.is_none() && self.rare.is_none()
+    }
+
     /// What a child's context inherits from this one beyond ids, flags and
     /// baggage: the `tracestate`.
     #[inline]
