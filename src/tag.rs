@@ -174,10 +174,10 @@ impl Tag {
 ///
 /// Slots past the tags in use hold nothing on the heap (empty tags, or the
 /// static tags of a recycled record's last span): a new tag is then written
-/// into its slot field by field, with no call in between. (A tag handed to a vector's `push` is
-/// built aside first, in case the vector must grow, and copied into place
-/// with wide loads of the narrow stores just made: a store-forwarding
-/// stall for every tag.)
+/// into its slot field by field, with no call in between. (A tag handed to a
+/// vector's `push` is built aside first, in case the vector must grow, and
+/// copied into place with wide loads of the narrow stores just made: a
+/// store-forwarding stall for every tag.)
 #[derive(Clone, Default)]
 pub(crate) struct Tags {
     slots: Vec<Tag>,

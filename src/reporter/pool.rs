@@ -13,11 +13,12 @@
 //!
 //! The reporter thread only reads a box that holds nothing on the heap (the
 //! usual span: static name and keys, numbers): it goes back as it is, and
-//! the application thread that takes it lets its tags go unread. Its cache
-//! lines then stay as that thread's core last wrote them, and writing them
-//! again takes no round trip for their contents; had the reporter thread
-//! written them, they would travel back whole. They are asked for, for
-//! writing, a few spans ahead.
+//! the application thread that takes it lets its tags go unread (nothing
+//! to free, so nothing to write on the reporter thread). Whether the
+//! reporter thread writes a box's lines or only reads them made no
+//! difference we could measure to the application thread, which writes
+//! them again either way; it asks for them, for writing, a few spans
+//! ahead.
 //!
 //! The vectors that carry spans (a slot's batch, a rack) circulate the same
 //! way: a batch's vector, once the reporter thread has taken its spans,
@@ -397,10 +398,8 @@ impl Returns {
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
         let owned = owned_bytes(&span);
         if owned == 0 && span.logs.is_empty() {
-            // Nothing to free: returned untouched, so that its cache lines
-            // stay as the application thread last wrote them (it will
-            // write them again; had this thread written them, they would
-            // have to travel back whole). Its tags are let go by `take`.
+            // Nothing to free: returned as it is (its tags are let go by
+            // the application thread that takes it, see `take`).
             Self::add(&mut self.rack, self.to, span);
         } else if owned > DEFER_MAX {
             empty(&mut span);
