@@ -120,12 +120,21 @@ fn main() {
         "\nApplication-thread CPU per sampled child span (start, 2 tags, finish), \
          tracers alternating, {rounds} rounds of {spans} child spans each:\n"
     );
-    println!(
-        "| shape | jaeger-tracer ns | rustracing_jaeger ns | ours/rustracing median (range) \
-         | opentelemetry_sdk ns | ours/otel median (range) \
-         | minimal pipeline ns | minimal/rustracing median (range) |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    // The columns of the tracers present (a debug build goes without
+    // opentelemetry_sdk, see `peers::all`).
+    let mut header = String::from("| shape | jaeger-tracer ns |");
+    for (i, (name, _)) in tracers.iter().enumerate().skip(1) {
+        let short = match *name {
+            "rustracing_jaeger" => "rustracing",
+            "opentelemetry_sdk" => "otel",
+            other => other,
+        };
+        let who = if i == floor { "minimal" } else { "ours" };
+        let against = if i == floor { "rustracing" } else { short };
+        header.push_str(&format!(" {name} ns | {who}/{against} median (range) |"));
+    }
+    println!("{header}");
+    println!("|---|---:|{}", "---:|---:|".repeat(tracers.len() - 1));
     let shapes = [
         ("root + 1 child", Shape::Children(1)),
         ("root + 10 children", Shape::Children(10)),
