@@ -205,11 +205,7 @@ impl Queue {
     /// emptied and before the slots of exited threads are let go (for a
     /// test of that race).
     fn drain_then(&self, mut f: impl FnMut(Box<SpanData>), between: impl FnOnce()) -> usize {
-        let mut taken = 0;
-        self.take_channel(|batch| {
-            taken += batch.len();
-            hand_over(batch, &mut f);
-        });
+        let mut taken = self.drain_channel(&mut f);
         // No lock is held while `f` runs (it may send, for seconds over
         // HTTP): not the list's, which a thread takes for its first span,
         // nor a slot's (its thread would send straight to the channel).
