@@ -17,6 +17,11 @@
 //! Re-anchoring at every tick keeps the two clocks within a microsecond or
 //! so of each other; the rate is measured over the whole time since the
 //! first calibration sample.
+//!
+//! A span's start and end need not even be converted where they are taken:
+//! a [`stamp`] is the raw counter reading (marked by its top bit), and the
+//! reporter thread converts it ([`micros`]) when it encodes the span. Both
+//! ends of a span are then converted by the same conversion.
 
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -37,6 +42,42 @@ fn system_time_nanos(t: SystemTime) -> u64 {
 fn reference_nanos() -> u64 {
     let (wall, mono) = anchor();
     wall + mono.elapsed().as_nanos() as u64
+}
+
+/// A stamp's top bit: set when the rest is a raw counter reading.
+pub(crate) const RAW: u64 = 1 << 63;
+
+/// A span's timestamp as taken on an application thread: microseconds
+/// since the Unix epoch, or (top bit [`RAW`] set) a raw time-stamp counter
+/// reading, converted to microseconds by [`micros`] off the application
+/// thread. The reading alone is half the cost of a converted timestamp.
+#[inline]
+pub(crate) fn stamp() -> u64 {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    if let Some(raw) = tsc::stamp() {
+        return raw | RAW;
+    }
+    reference_nanos() / 1000
+}
+
+/// Microseconds since the Unix epoch of a [`stamp`].
+///
+/// A raw reading is converted by the conversion published now: the
+/// re-anchoring at each reporter tick moves it by a microsecond or so. Once
+/// the counter has been found unreliable (see `recalibrate`), raw readings
+/// taken before are still converted by the last conversion published,
+/// under which they were taken.
+pub(crate) fn micros(stamp: u64) -> u64 {
+    if stamp & RAW == 0 {
+        return stamp;
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    if let Some(us) = tsc::micros_of(stamp & !RAW) {
+        return us;
+    }
+    // (Only while a conversion is being rewritten, for longer than it
+    // takes: the time of the reading is lost, now is the nearest known.)
+    reference_nanos() / 1000
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -74,7 +115,7 @@ pub(crate) fn system_time_micros(t: SystemTime) -> u64 {
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod tsc {
-    use std::sync::atomic::{fence, AtomicU64, Ordering};
+    use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
     use std::sync::Mutex;
 
     /// Fixed-point scale of [`MULT`]: microseconds per cycle times 2^40.
@@ -82,9 +123,12 @@ mod tsc {
     /// A new baseline needs this much reference time before it gives a rate.
     const MIN_BASELINE_NS: u64 = 10_000_000;
 
-    /// Even and non-zero when a conversion is published; odd while one is
-    /// being written; zero before the first.
+    /// A sequence lock over the conversion: odd while one is being
+    /// written, zero before the first.
     static SEQ: AtomicU64 = AtomicU64::new(0);
+    /// Whether timestamps may come from the counter: set once a conversion
+    /// is published, cleared when the counter is found unreliable.
+    static VALID: AtomicBool = AtomicBool::new(false);
     static BASE_TSC: AtomicU64 = AtomicU64::new(0);
     static BASE_US: AtomicU64 = AtomicU64::new(0);
     static MULT: AtomicU64 = AtomicU64::new(0);
@@ -121,6 +165,35 @@ mod tsc {
 
     #[inline]
     pub(super) fn now_micros() -> Option<u64> {
+        if !VALID.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (base_tsc, base_us, mult) = conversion()?;
+        Some(convert(rdtsc(), base_tsc, base_us, mult))
+    }
+
+    /// A raw reading, when timestamps may come from the counter.
+    #[inline]
+    pub(super) fn stamp() -> Option<u64> {
+        VALID.load(Ordering::Acquire).then(|| rdtsc() & !super::RAW)
+    }
+
+    /// Microseconds of a raw reading by the last conversion published
+    /// (`None` while one is being written, for longer than a few tries).
+    pub(super) fn micros_of(tsc: u64) -> Option<u64> {
+        for _ in 0..100 {
+            if let Some((base_tsc, base_us, mult)) = conversion() {
+                return Some(convert(tsc, base_tsc, base_us, mult));
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    /// The conversion published (base counter, its µs, rate), unless none
+    /// was or one is being written right now.
+    #[inline]
+    fn conversion() -> Option<(u64, u64, u64)> {
         let seq = SEQ.load(Ordering::Acquire);
         if seq == 0 || seq & 1 == 1 {
             return None;
@@ -129,10 +202,7 @@ mod tsc {
         let base_us = BASE_US.load(Ordering::Relaxed);
         let mult = MULT.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
-        if SEQ.load(Ordering::Relaxed) != seq {
-            return None;
-        }
-        Some(convert(rdtsc(), base_tsc, base_us, mult))
+        (SEQ.load(Ordering::Relaxed) == seq).then_some((base_tsc, base_us, mult))
     }
 
     #[inline]
@@ -163,8 +233,7 @@ mod tsc {
     }
 
     pub(super) fn published() -> bool {
-        let seq = SEQ.load(Ordering::Relaxed);
-        seq != 0 && seq & 1 == 0
+        VALID.load(Ordering::Relaxed)
     }
 
     /// False once the clocksource was found not to be the counter.
@@ -222,11 +291,13 @@ mod tsc {
         BASE_US.store(base_us, Ordering::Relaxed);
         MULT.store(mult, Ordering::Relaxed);
         SEQ.store((seq | 1) + 1, Ordering::Release);
+        VALID.store(true, Ordering::Release);
     }
 
+    /// Timestamps come from the reference clock again; the conversion
+    /// stays, for the raw readings taken under it.
     fn unpublish() {
-        let seq = SEQ.load(Ordering::Relaxed);
-        SEQ.store(seq | 1, Ordering::Release);
+        VALID.store(false, Ordering::Release);
     }
 
     #[cfg(test)]
@@ -249,6 +320,7 @@ mod tsc {
                 eprintln!("clocksource is not tsc: the reference clock is used; nothing to check");
                 return;
             }
+            let _one = crate::clock::tests_one_at_a_time();
             super::super::recalibrate();
             std::thread::sleep(std::time::Duration::from_millis(30));
             super::super::recalibrate();
@@ -270,6 +342,61 @@ mod tsc {
                 std::thread::sleep(std::time::Duration::from_millis(3));
             }
         }
+
+        #[test]
+        fn raw_stamps_convert_to_the_time_they_were_taken() {
+            use super::super::{micros, stamp, RAW};
+            if !clocksource_is_tsc() {
+                eprintln!("clocksource is not tsc: stamps are microseconds; nothing to check");
+                return;
+            }
+            let _one = crate::clock::tests_one_at_a_time();
+            super::super::recalibrate();
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            super::super::recalibrate();
+            assert!(published(), "calibrated");
+            let taken = stamp();
+            let reference = super::super::reference_nanos() / 1000;
+            assert_eq!(taken & RAW, RAW, "a raw reading once calibrated");
+            assert!(micros(taken).abs_diff(reference) < 200);
+            // Found unreliable later: new stamps are microseconds, and the
+            // raw one taken before is still converted to its own time (not
+            // to the time of its conversion, 20 ms on).
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            unpublish();
+            let later = stamp();
+            assert_eq!(later & RAW, 0, "microseconds once withdrawn");
+            assert!(micros(taken).abs_diff(reference) < 200);
+            assert!(micros(later) >= micros(taken) + 19_000);
+            // Published again for whatever runs next.
+            let (tsc, ns) = sample();
+            let mut cal = CALIBRATOR.lock().unwrap_or_else(|e| e.into_inner());
+            cal.baseline = Some((tsc, ns));
+            cal.mult = 0;
+            drop(cal);
+        }
+    }
+}
+
+/// Serialises the tests that publish, withdraw or wait for the process's
+/// conversion.
+#[cfg(test)]
+pub(crate) fn tests_one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    #[test]
+    fn microsecond_stamps_are_their_own_time() {
+        assert_eq!(micros(1_700_000_000_000_000), 1_700_000_000_000_000);
+        let s = stamp();
+        let us = micros(s);
+        let wall = system_time_micros(SystemTime::now());
+        assert!(wall.abs_diff(us) < 1_000_000, "{wall} vs {us}");
     }
 }
 

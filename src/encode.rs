@@ -444,10 +444,11 @@ fn write_span<W: Wire>(w: &mut W, s: &SpanData, trim: Trim, max_tag_len: usize, 
     }
     w.field(out, TType::I32, 7);
     w.i32(out, i32::from(s.flags.bits()));
+    let (start_us, duration_us) = s.times();
     w.field(out, TType::I64, 8);
-    w.i64(out, s.start_us as i64);
+    w.i64(out, start_us as i64);
     w.field(out, TType::I64, 9);
-    w.i64(out, s.duration_us as i64);
+    w.i64(out, duration_us as i64);
     let marker = match (
         trim.logs && !s.logs.is_empty(),
         trim.tags && !s.tags.is_empty(),
@@ -642,8 +643,8 @@ mod tests {
                     span_id: SpanId::new(10),
                 },
             ],
-            start_us: 1_700_000_000_000_000,
-            duration_us: 1234,
+            start: 1_700_000_000_000_000,
+            end: 1_700_000_000_001_234,
             tags: vec![
                 Tag::new("s", "str"),
                 Tag::new("b", true),
@@ -924,6 +925,10 @@ mod tests {
                     span_id: SpanId::new(int(&mut rng) as u64),
                 })
                 .collect();
+            // Microsecond stamps (a raw counter reading has the top bit
+            // set): any time and any duration up to 2^62 µs.
+            let start = int(&mut rng) as u64 >> 2;
+            let duration = int(&mut rng) as u64 >> 2;
             let span = SpanData {
                 trace_id: TraceId::new(int(&mut rng) as u64, int(&mut rng) as u64),
                 span_id: SpanId::new(int(&mut rng) as u64),
@@ -931,8 +936,8 @@ mod tests {
                 flags: Flags::SAMPLED,
                 operation_name: format!("op{round}").into(),
                 references,
-                start_us: int(&mut rng) as u64,
-                duration_us: int(&mut rng) as u64,
+                start,
+                end: start + duration,
                 tags: tags.into(),
                 logs,
                 local_root: false,
@@ -958,8 +963,8 @@ mod tests {
                         .collect()
                 }),
                 flags: i32::from(span.flags.bits()),
-                start_time: span.start_us as i64,
-                duration: span.duration_us as i64,
+                start_time: start as i64,
+                duration: duration as i64,
                 tags: (!span.tags.is_empty()).then(|| span.tags.iter().map(gen_of).collect()),
                 logs: (!span.logs.is_empty()).then(|| {
                     span.logs

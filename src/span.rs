@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::clock::{now_micros, system_time_micros};
+use crate::clock::{self, now_micros, system_time_micros};
 use crate::id::{random_u64, SpanId, TraceId};
 use crate::metrics::SpanEvent;
 use crate::reporter::pool;
@@ -83,8 +83,10 @@ pub struct FinishedSpan {
     pub(crate) operation_name: Cow<'static, str>,
     /// Empty when the only reference is the `ChildOf` named by `parent_id`.
     pub(crate) references: Vec<WireRef>,
-    pub(crate) start_us: u64,
-    pub(crate) duration_us: u64,
+    /// The start and the end, as [`clock::stamp`]s (the end is 0 until
+    /// the span finishes); [`times`](FinishedSpan::times) converts them.
+    pub(crate) start: u64,
+    pub(crate) end: u64,
     /// In reusable slots: a recycled record's tags need no allocation.
     pub(crate) tags: Tags,
     pub(crate) logs: Vec<LogRecord>,
@@ -131,12 +133,18 @@ impl FinishedSpan {
 
     /// The start time.
     pub fn start_time(&self) -> SystemTime {
-        std::time::UNIX_EPOCH + Duration::from_micros(self.start_us)
+        std::time::UNIX_EPOCH + Duration::from_micros(self.times().0)
     }
 
     /// The duration (microsecond precision).
     pub fn duration(&self) -> Duration {
-        Duration::from_micros(self.duration_us)
+        Duration::from_micros(self.times().1)
+    }
+
+    /// Start (µs since the Unix epoch) and duration (µs), as reported.
+    pub(crate) fn times(&self) -> (u64, u64) {
+        let start = clock::micros(self.start);
+        (start, clock::micros(self.end).saturating_sub(start))
     }
 
     /// The tags, in the order they were set (empty for an unsampled span,
@@ -314,7 +322,7 @@ impl Live {
                 name: data.operation_name,
                 local_root: data.local_root,
                 reconsider: false,
-                start_us: data.start_us,
+                start_us: clock::micros(data.start),
             };
         }
     }
@@ -338,8 +346,8 @@ impl Live {
                 flags,
                 operation_name: name,
                 references: Vec::new(),
-                start_us,
-                duration_us: 0,
+                start: start_us,
+                end: 0,
                 tags: Tags::new(),
                 logs: Vec::new(),
                 local_root,
@@ -425,8 +433,8 @@ impl Live {
         if let State::Recording { tracer, mut data } =
             std::mem::replace(&mut self.state, State::Finished)
         {
-            let end = end.unwrap_or_else(now_micros);
-            data.duration_us = end.saturating_sub(data.start_us);
+            // Converted off this thread (see `clock::stamp`).
+            data.end = end.unwrap_or_else(clock::stamp);
             tracer.with(|t| {
                 if !t.observers.is_empty() {
                     t.notify_finish(&data);
@@ -456,8 +464,8 @@ impl Live {
             flags: ctx.flags(),
             operation_name: name,
             references: Vec::new(),
-            start_us,
-            duration_us: end.saturating_sub(start_us),
+            start: start_us,
+            end,
             tags: Tags::new(),
             logs: Vec::new(),
             local_root,
@@ -647,12 +655,42 @@ pub struct SpanBuilder<'t> {
     /// The usual single parent, when it came first: lent, not copied.
     parent: Option<&'t SpanContext>,
     /// The other references, in order.
-    references: Vec<Reference>,
+    references: Thin<Reference>,
     start_us: Option<u64>,
-    // A plain Vec: empty (and free) in the usual case; a recording span
-    // takes it over without copying when it has spilled.
-    tags: Vec<Tag>,
+    /// The initial tags, in order.
+    tags: Thin<Tag>,
     ignore_active: bool,
+}
+
+/// A builder's list (of references besides its lent parent, of initial
+/// tags): one word wide, so that moving the usual builder, which has
+/// neither, copies no partly written vector (a wide load of the narrow
+/// stores just made would stall on store forwarding).
+// (The extra allocation is the point: one word in the builder.)
+#[allow(clippy::box_collection)]
+struct Thin<T>(Option<Box<Vec<T>>>);
+
+impl<T> Thin<T> {
+    fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    fn push(&mut self, item: T) {
+        self.0.get_or_insert_with(Box::default).push(item);
+    }
+
+    fn into_vec(self) -> Vec<T> {
+        self.0.map(|v| *v).unwrap_or_default()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Thin<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let none: &[T] = &[];
+        f.debug_list()
+            .entries(self.0.as_deref().map_or(none, |v| v.as_slice()))
+            .finish()
+    }
 }
 
 impl fmt::Debug for SpanBuilder<'_> {
@@ -675,9 +713,9 @@ impl<'t> SpanBuilder<'t> {
             tracer,
             name,
             parent: None,
-            references: Vec::new(),
+            references: Thin(None),
             start_us: None,
-            tags: Vec::new(),
+            tags: Thin(None),
             ignore_active: false,
         }
     }
@@ -761,31 +799,41 @@ impl<'t> SpanBuilder<'t> {
         // forwarding.
         match parent {
             // The usual child: its parent is the one reference.
-            Some(parent) if references.capacity() == 0 => {
-                // Nothing to drop: not even the call that would find so.
-                std::mem::forget(references);
+            Some(parent) if references.0.is_none() => {
                 let span = open(
                     inner,
                     name,
                     Some(parent),
                     &[],
                     None,
-                    Some(&mut tags),
+                    tags.0.as_deref_mut(),
                     start_us,
                 );
-                if tags.capacity() == 0 {
-                    std::mem::forget(tags);
-                }
                 span
             }
             // The parent first, then the others, as they were added.
             Some(parent) => {
-                let mut all = Vec::with_capacity(references.len() + 1);
+                let more = references.into_vec();
+                let mut all = Vec::with_capacity(more.len() + 1);
                 all.push(Reference::child_of(parent.clone()));
-                all.extend(references);
-                start_span(inner, name, &all, start_us, &mut tags, ignore_active)
+                all.extend(more);
+                start_span(
+                    inner,
+                    name,
+                    &all,
+                    start_us,
+                    &mut tags.into_vec(),
+                    ignore_active,
+                )
             }
-            None => start_span(inner, name, &references, start_us, &mut tags, ignore_active),
+            None => start_span(
+                inner,
+                name,
+                &references.into_vec(),
+                start_us,
+                &mut tags.into_vec(),
+                ignore_active,
+            ),
         }
     }
 }
@@ -969,7 +1017,8 @@ fn open(
                 })
                 .collect()
         };
-        let start_us = start_us.unwrap_or_else(now_micros);
+        // Converted off this thread (see `clock::stamp`).
+        let start = start_us.unwrap_or_else(clock::stamp);
         let mut data = match pool::take() {
             // A recycled box comes empty: fill it in place.
             Some(mut data) => {
@@ -985,8 +1034,8 @@ fn open(
                 debug_assert!(data.references.capacity() == 0);
                 std::mem::forget(std::mem::replace(&mut data.operation_name, name));
                 std::mem::forget(std::mem::replace(&mut data.references, wire_refs));
-                data.start_us = start_us;
-                data.duration_us = 0;
+                data.start = start;
+                data.end = 0;
                 if let Some(tags) = tags.as_deref_mut().filter(|t| !t.is_empty()) {
                     data.tags.extend(tags.drain(..));
                 }
@@ -1000,8 +1049,8 @@ fn open(
                 flags,
                 operation_name: name,
                 references: wire_refs,
-                start_us,
-                duration_us: 0,
+                start,
+                end: 0,
                 tags: Tags::from_vec(tags.map(std::mem::take).unwrap_or_default()),
                 logs: Vec::new(),
                 local_root,

@@ -201,7 +201,7 @@ impl Worker {
                 span.parent_id,
                 span.flags.bits(),
                 span.operation_name,
-                span.duration_us
+                span.times().1
             );
         }
         let seg = self
@@ -395,6 +395,7 @@ mod clock_tests {
     /// the slow clock).
     #[test]
     fn a_new_reporter_calibrates_the_fast_clock_within_tens_of_milliseconds() {
+        let _one = crate::clock::tests_one_at_a_time();
         let (tracer, _guard) = crate::Tracer::builder("clock")
             .with_agent_host("127.0.0.1")
             .init()
