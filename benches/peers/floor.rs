@@ -116,6 +116,21 @@ pub fn finished() -> u64 {
     pipeline().finished.load(Ordering::Relaxed)
 }
 
+/// Application-thread CPU of the two clock reads every timed span needs
+/// (what the minimal pipeline takes per span), in ns: the part of any
+/// tracer's cost on this machine that only the processor sets.
+pub fn clock_pair_ns() -> f64 {
+    const PAIRS: u32 = 2_000_000;
+    let t0 = super::thread_cpu();
+    let mut acc = 0u64;
+    for _ in 0..PAIRS {
+        let start = std::hint::black_box(ticks());
+        acc = acc.wrapping_add(ticks().wrapping_sub(start));
+    }
+    std::hint::black_box(acc);
+    (super::thread_cpu() - t0).as_nanos() as f64 / f64::from(PAIRS)
+}
+
 struct Local {
     rng: u64,
     pool: Rack,
