@@ -794,23 +794,20 @@ impl<'t> SpanBuilder<'t> {
         let Some(inner) = tracer.inner() else {
             return Span::noop();
         };
-        // The references and tags are lent, not moved: the builder was just
-        // written by the caller, and a copy of it would stall on store
-        // forwarding.
+        // The tags are lent, not moved. (The builder was just written by
+        // the caller: a copy of a vector in it would stall on store
+        // forwarding, hence its lists of one word each, see `Thin`.)
         match parent {
             // The usual child: its parent is the one reference.
-            Some(parent) if references.0.is_none() => {
-                let span = open(
-                    inner,
-                    name,
-                    Some(parent),
-                    &[],
-                    None,
-                    tags.0.as_deref_mut(),
-                    start_us,
-                );
-                span
-            }
+            Some(parent) if references.0.is_none() => open(
+                inner,
+                name,
+                Some(parent),
+                &[],
+                None,
+                tags.0.as_deref_mut(),
+                start_us,
+            ),
             // The parent first, then the others, as they were added.
             Some(parent) => {
                 let more = references.into_vec();
