@@ -50,7 +50,7 @@ pub(crate) const RAW: u64 = 1 << 63;
 /// A span's timestamp as taken on an application thread: microseconds
 /// since the Unix epoch, or (top bit [`RAW`] set) a raw time-stamp counter
 /// reading, converted to microseconds by [`micros`] off the application
-/// thread. The reading alone is half the cost of a converted timestamp.
+/// thread.
 #[inline]
 pub(crate) fn stamp() -> u64 {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -363,14 +363,16 @@ mod tsc {
             // raw one taken before is still converted to its own time (not
             // to the time of its conversion, 20 ms on).
             std::thread::sleep(std::time::Duration::from_millis(20));
+            // (Holding the calibrator: no reporter thread of another test
+            // publishes meanwhile.)
+            let mut cal = CALIBRATOR.lock().unwrap_or_else(|e| e.into_inner());
             unpublish();
             let later = stamp();
             assert_eq!(later & RAW, 0, "microseconds once withdrawn");
             assert!(micros(taken).abs_diff(reference) < 200);
             assert!(micros(later) >= micros(taken) + 19_000);
-            // Published again for whatever runs next.
+            // The calibration starts over: the next ticks publish again.
             let (tsc, ns) = sample();
-            let mut cal = CALIBRATOR.lock().unwrap_or_else(|e| e.into_inner());
             cal.baseline = Some((tsc, ns));
             cal.mult = 0;
             drop(cal);

@@ -184,3 +184,46 @@ fn compact_protocol_decodes_exactly() {
 fn binary_protocol_decodes_exactly() {
     check(AgentProtocol::Binary, false);
 }
+
+/// Times taken by the tracer itself (a raw counter reading on x86-64
+/// Linux, converted by the reporter thread) arrive as wall-clock
+/// microseconds: between the wall clock read before the start and after
+/// the finish, and a duration no shorter than the sleep inside the span.
+#[test]
+fn times_taken_by_the_tracer_arrive_as_wall_clock_microseconds() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("clock-test")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    // The reporter calibrates the fast clock within tens of milliseconds:
+    // the spans below take raw readings wherever there is one.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = micros(SystemTime::now());
+    for i in 0..3 {
+        let mut span = tracer.start(format!("timed-{i}"));
+        std::thread::sleep(Duration::from_millis(20));
+        span.finish();
+    }
+    let after = micros(SystemTime::now());
+    drop(guard);
+
+    let mut all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    assert_eq!(all.len(), 3, "{all:?}");
+    all.sort_by_key(|s| s.start_time);
+    let mut last_start = 0;
+    for s in &all {
+        // (The fast clock is re-anchored to the wall clock at every tick,
+        // to within a few microseconds: a millisecond of slack.)
+        assert!(
+            s.start_time >= before - 1_000 && s.start_time + s.duration <= after + 1_000,
+            "{} ({} µs) outside {before}..{after}",
+            s.start_time,
+            s.duration
+        );
+        assert!(s.duration >= 20_000, "slept 20 ms, took {} µs", s.duration);
+        assert!(s.start_time >= last_start + 20_000, "one after another");
+        last_start = s.start_time;
+    }
+}
