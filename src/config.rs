@@ -606,6 +606,7 @@ impl TracerBuilder {
     /// The tracer around `reporter`; starts the remote sampler if chosen.
     fn into_tracer(self, reporter: Reporter) -> Result<Tracer, Error> {
         let never_samples = matches!(self.sampler, SamplerChoice::Const(false));
+        let always_samples = matches!(self.sampler, SamplerChoice::Const(true));
         let (sampler, remote_sampler): (Box<dyn Sampler>, _) = match self.sampler {
             SamplerChoice::Const(decision) => (Box::new(ConstSampler::new(decision)), None),
             SamplerChoice::Ready(s) => (s, None),
@@ -621,6 +622,7 @@ impl TracerBuilder {
             service_name: self.service_name,
             sampler,
             never_samples,
+            always_samples,
             trace_id_128: self.trace_id_128,
             propagation: self.propagation,
             reporter,

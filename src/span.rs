@@ -883,6 +883,9 @@ enum RootTags<'a> {
     DebugId(&'a str),
     /// The sampler's type and parameter.
     Sampler(&'static str, TagValue),
+    /// A const sampler's that samples everything (`const`, `true`), known
+    /// without asking it.
+    ConstTrue,
 }
 
 /// The span itself, once its parent is known (`parent_idx`: which of
@@ -930,6 +933,13 @@ fn open(
                 // (A const "never" sampler is not asked: its answer is
                 // known, final, and brings no tags.)
                 Flags::default()
+            } else if inner.always_samples {
+                // (Nor is a const "always" sampler: its decision, copied
+                // out right after the call, would be read with wide loads
+                // of the narrow stores just made, a store-forwarding
+                // stall.)
+                root_tags = RootTags::ConstTrue;
+                Flags::SAMPLED
             } else {
                 let decision = inner.sampler.should_sample(trace_id, &name);
                 reconsider = !decision.sampled && !decision.is_final;
@@ -1060,6 +1070,14 @@ fn open(
         match root_tags {
             RootTags::None => {}
             RootTags::DebugId(id) => data.tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
+            RootTags::ConstTrue => {
+                data.tags.push_parts(
+                    Cow::Borrowed("sampler.type"),
+                    TagValue::String(Cow::Borrowed("const")),
+                );
+                data.tags
+                    .push_parts(Cow::Borrowed("sampler.param"), TagValue::Bool(true));
+            }
             RootTags::Sampler(kind, param) => {
                 data.tags
                     .push_parts(Cow::Borrowed("sampler.type"), TagValue::from(kind));

@@ -35,6 +35,9 @@ pub(crate) struct TracerInner {
     /// The sampler is a const sampler that samples nothing: new traces are
     /// unsampled without asking it.
     pub(crate) never_samples: bool,
+    /// The sampler is a const sampler that samples everything: new traces
+    /// are sampled, with its tags, without asking it.
+    pub(crate) always_samples: bool,
     pub(crate) trace_id_128: bool,
     pub(crate) propagation: Vec<Propagation>,
     pub(crate) reporter: Reporter,

@@ -328,3 +328,60 @@ fn references_in_any_order_pick_the_same_parent() {
         "an invalid context is left out"
     );
 }
+
+/// A sampler the tracer cannot recognise as const: asked for every root
+/// (and counting it).
+#[derive(Debug)]
+struct Asked(ConstSampler);
+
+static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl jaeger_tracer::sampler::Sampler for Asked {
+    fn should_sample(
+        &self,
+        trace_id: jaeger_tracer::TraceId,
+        operation: &str,
+    ) -> jaeger_tracer::sampler::SamplingDecision {
+        ASKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.should_sample(trace_id, operation)
+    }
+}
+
+/// The default const sampler that samples everything is answered by the
+/// tracer itself: its roots carry the same sampler tags, with the same
+/// types, as those of a tracer that asks the sampler.
+#[test]
+fn a_const_sampler_answered_by_the_tracer_tags_roots_as_when_asked() {
+    let sampler_tags = |asked: bool| {
+        let sink = UdpSink::start();
+        let builder = Tracer::builder("const")
+            .with_agent_host("127.0.0.1")
+            .with_agent_port(sink.port());
+        let builder = if asked {
+            builder.with_sampler(Asked(ConstSampler::new(true)))
+        } else {
+            builder
+        };
+        let (tracer, guard) = builder.init().unwrap();
+        tracer.start("root").finish();
+        drop(guard);
+        let all = spans(&sink.wait_for_spans(1, true, Duration::from_secs(5)));
+        assert_eq!(all.len(), 1);
+        let root = &all[0];
+        assert_eq!(root.flags & 1, 1, "sampled");
+        ["sampler.type", "sampler.param"].map(|k| {
+            let t = tag(root, k).unwrap_or_else(|| panic!("{k} missing"));
+            (t.v_type, t.v_str.clone(), t.v_bool)
+        })
+    };
+    let answered = sampler_tags(false);
+    let asked = sampler_tags(true);
+    assert_eq!(
+        ASKED.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "asked once"
+    );
+    assert_eq!(answered, asked);
+    assert_eq!(answered[0].1.as_deref(), Some("const"));
+    assert_eq!(answered[1].2, Some(true));
+}
