@@ -883,8 +883,8 @@ enum RootTags<'a> {
     DebugId(&'a str),
     /// The sampler's type and parameter.
     Sampler(&'static str, TagValue),
-    /// A const sampler's that samples everything (`const`, `true`), known
-    /// without asking it.
+    /// The tags of the const sampler that samples everything (`const`,
+    /// `true`), known without asking it.
     ConstTrue,
 }
 
