@@ -227,6 +227,29 @@ fn prefetch_for_write(span: &SpanData, exclusive: bool) {
     }
 }
 
+/// Asks the processor to bring the record of `span` in, for reading: the
+/// reporter thread asks for the records of the spans it will encode next,
+/// which are still in the cache of the core that finished them, while it
+/// encodes this one (each would otherwise stall it on its first field).
+#[inline(always)]
+pub(crate) fn prefetch_for_read(span: &SpanData) {
+    prefetch_lines_for_read(
+        (span as *const SpanData).cast(),
+        std::mem::size_of::<SpanData>(),
+    );
+}
+
+/// Read prefetches of every cache line of the `bytes` bytes at `p`,
+/// wherever they start.
+#[inline(always)]
+pub(crate) fn prefetch_lines_for_read(p: *const u8, bytes: usize) {
+    let into_line = p as usize & 63;
+    let first = p.wrapping_sub(into_line);
+    for i in 0..(into_line + bytes).div_ceil(64) {
+        prefetch_line(first.wrapping_add(i * 64), false);
+    }
+}
+
 /// One cache line's prefetch for writing: `prefetchw` (`exclusive`, where
 /// the processor has it), which takes the line exclusive at once;
 /// otherwise `prefetcht0`, which brings it shared (the write then asks the

@@ -271,9 +271,31 @@ impl Queue {
     }
 }
 
-/// Hands `batch`'s spans to `f` and its vector to the pool.
+/// How many spans ahead of the one handed over the reporter thread asks
+/// for records (and half as many for their tags).
+const READ_AHEAD: usize = 4;
+
+/// Hands `batch`'s spans to `f`, in order, and its vector to the pool.
+/// While `f` takes one span, the records of the next ones are on their way
+/// from the cores that finished them (see [`pool::prefetch_for_read`]).
 fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
-    batch.drain(..).for_each(f);
+    // Taken from the end, so the spans still to come stay where they can
+    // be looked at.
+    batch.reverse();
+    for span in batch.iter().rev().take(READ_AHEAD) {
+        pool::prefetch_for_read(span);
+    }
+    while let Some(span) = batch.pop() {
+        let left = batch.len();
+        if let Some(next) = left.checked_sub(READ_AHEAD).map(|i| &batch[i]) {
+            pool::prefetch_for_read(next);
+        }
+        // Its record, asked for two spans ago, tells where its tags are.
+        if let Some(next) = left.checked_sub(READ_AHEAD / 2).map(|i| &batch[i]) {
+            next.tags.prefetch_for_read();
+        }
+        f(span);
+    }
     pool::recycle(batch);
 }
 
