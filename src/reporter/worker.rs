@@ -2,7 +2,6 @@
 //! them by trace into segments, packs segments into batches no larger than
 //! the transport allows, and sends them.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::pool::Returns;
 use super::queue::Queue;
-use super::segment::{Packet, Segment};
+use super::segment::{OpenSegments, Packet, Segment, TraceIdHash};
 use super::{Control, ReporterConfig};
 use crate::encode::{encoder, ClientStats, Encode, Trim};
 use crate::id::TraceId;
@@ -42,7 +41,7 @@ struct Worker {
     /// Room for span bytes in one batch: `max_payload` less the batch's own
     /// encoded overhead (an upper bound, computed from the real encoding).
     budget: usize,
-    open: HashMap<TraceId, Segment>,
+    open: OpenSegments,
     open_bytes: usize,
     /// Above this many buffered bytes in open segments, they are all sent
     /// even if their local roots have not finished, bounding memory.
@@ -82,7 +81,7 @@ pub(super) fn run(
         transport,
         max_payload,
         budget,
-        open: HashMap::new(),
+        open: OpenSegments::with_hasher(TraceIdHash::new()),
         open_bytes: 0,
         open_cap: budget.saturating_mul(16).max(1 << 20),
         packet: Packet::default(),
