@@ -615,8 +615,9 @@ impl<P: TOutputProtocol> Encode for Encoder<P> {
             ok(p.write_message_end());
         }
         ok(p.flush());
-        out.clear();
-        out.extend_from_slice(&self.buf.0.borrow());
+        // The batch changes places with `out`'s old bytes (cleared when the
+        // next batch starts) instead of being copied there.
+        std::mem::swap(out, &mut *self.buf.0.borrow_mut());
     }
 
     fn overhead(&mut self) -> usize {
