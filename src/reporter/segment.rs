@@ -176,13 +176,13 @@ mod tests {
             let mut buckets = [0u32; 256];
             for i in 0..25_600u64 {
                 buckets[(hash.hash_one(id(i)) & 255) as usize] += 1;
-                // The top bits, which the map keeps as tags, spread too.
             }
             let (min, max) = (buckets.iter().min().unwrap(), buckets.iter().max().unwrap());
             assert!(
                 *min > 40 && *max < 180,
                 "{name}: buckets hold {min}..{max} of 100 expected"
             );
+            // The top bits, which the map keeps as tags, spread too.
             let mut tops = [0u32; 128];
             for i in 0..12_800u64 {
                 tops[(hash.hash_one(id(i)) >> 57) as usize] += 1;
