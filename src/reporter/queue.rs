@@ -279,23 +279,24 @@ const READ_AHEAD: usize = 4;
 /// While `f` takes one span, the records of the next ones are on their way
 /// from the cores that finished them (see [`pool::prefetch_for_read`]).
 fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
-    // Taken from the end, so the spans still to come stay where they can
-    // be looked at.
-    batch.reverse();
-    for span in batch.iter().rev().take(READ_AHEAD) {
+    // Drained in order; the spans still to come stay where they can be
+    // looked at (and the vector is only read here, not reversed in place).
+    let mut spans = batch.drain(..);
+    for span in spans.as_slice().iter().take(READ_AHEAD) {
         pool::prefetch_for_read(span);
     }
-    while let Some(span) = batch.pop() {
-        let left = batch.len();
-        if let Some(next) = left.checked_sub(READ_AHEAD).map(|i| &batch[i]) {
+    while let Some(span) = spans.next() {
+        let ahead = spans.as_slice();
+        if let Some(next) = ahead.get(READ_AHEAD - 1) {
             pool::prefetch_for_read(next);
         }
         // Its record, asked for two spans ago, tells where its tags are.
-        if let Some(next) = left.checked_sub(READ_AHEAD / 2).map(|i| &batch[i]) {
+        if let Some(next) = ahead.get(READ_AHEAD / 2 - 1) {
             next.tags.prefetch_for_read();
         }
         f(span);
     }
+    drop(spans);
     pool::recycle(batch);
 }
 

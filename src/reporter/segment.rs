@@ -157,7 +157,6 @@ impl Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     /// Trace ids that differ in any bit spread over the buckets of a small
     /// table (sequential ids, ids differing only in the high half, and
