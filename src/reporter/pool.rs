@@ -317,15 +317,23 @@ pub(crate) fn prefetchw_supported() -> bool {
 /// Readies a span's box for reuse: frees what the span holds on the heap,
 /// keeping only modest capacity. The usual span holds nothing of the kind
 /// and is left as it is: its tags are let go when the box is taken.
+/// The check is inlined into the loops that call it; the work, rare, is
+/// not.
+#[inline(always)]
 fn empty(span: &mut SpanData) {
-    if !span.tags.owned()
-        && span.tags.capacity() <= KEEP_TAGS
-        && matches!(span.operation_name, Cow::Borrowed(_))
-        && span.references.capacity() == 0
-        && span.logs.is_empty()
+    if span.tags.owned()
+        || span.tags.capacity() > KEEP_TAGS
+        || !matches!(span.operation_name, Cow::Borrowed(_))
+        || span.references.capacity() != 0
+        || !span.logs.is_empty()
     {
-        return;
+        empty_heap(span);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn empty_heap(span: &mut SpanData) {
     span.operation_name = Cow::Borrowed("");
     if span.tags.capacity() > KEEP_TAGS {
         span.tags = Default::default();
