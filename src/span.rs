@@ -435,11 +435,11 @@ impl Live {
         {
             // Converted off this thread (see `clock::stamp`).
             data.end = end.unwrap_or_else(clock::stamp);
-            tracer.with(|t| {
+            tracer.with_slot(|t, slot| {
                 if !t.observers.is_empty() {
                     t.notify_finish(&data);
                 }
-                t.reporter.report(data);
+                t.reporter.report(slot, data);
             });
         }
     }

@@ -12,7 +12,7 @@ use crate::config::TracerBuilder;
 use crate::error::Error;
 use crate::metrics::MetricsSnapshot;
 use crate::propagation::{binary, BaggageLimits, Extractor, Injector, Propagation};
-use crate::reporter::Reporter;
+use crate::reporter::{Reporter, SlotCache};
 use crate::sampler::RemoteSampler;
 use crate::sampler::Sampler;
 use crate::span::{FinishedSpan, Span, SpanBuilder};
@@ -67,7 +67,8 @@ static NEXT_TRACER: AtomicU32 = AtomicU32::new(1);
 static REGISTRY: Mutex<Vec<(TracerId, Weak<TracerInner>)>> = Mutex::new(Vec::new());
 
 thread_local! {
-    static CACHE: RefCell<Vec<(TracerId, Arc<TracerInner>)>> = const { RefCell::new(Vec::new()) };
+    // With each tracer, this thread's slot in its reporter's queue.
+    static CACHE: RefCell<Vec<(TracerId, Arc<TracerInner>, SlotCache)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl TracerId {
@@ -91,18 +92,19 @@ impl TracerId {
             .and_then(|(_, w)| w.upgrade())
     }
 
-    /// Runs `f` on this thread's cached reference, if there is one (and
-    /// the cache is not being changed further up this thread's stack).
+    /// Runs `f` on this thread's cached reference, and its slot in the
+    /// tracer's queue, if there is one (and the cache is not being changed
+    /// further up this thread's stack).
     #[inline]
-    fn cached<R>(self, f: impl FnOnce(&Arc<TracerInner>) -> R) -> Result<R, ()> {
+    fn cached<R>(self, f: impl FnOnce(&Arc<TracerInner>, &SlotCache) -> R) -> Result<R, ()> {
         let mut f = Some(f);
         CACHE
             .try_with(|cache| {
                 // A shared borrow: `f` may finish spans of its own (an
                 // observer), which borrow again.
                 let cache = cache.try_borrow().ok()?;
-                let (_, inner) = cache.iter().find(|(id, _)| *id == self)?;
-                f.take().map(|f| f(inner))
+                let (_, inner, slot) = cache.iter().find(|(id, _, _)| *id == self)?;
+                f.take().map(|f| f(inner, slot))
             })
             .ok()
             .flatten()
@@ -112,18 +114,26 @@ impl TracerId {
     /// Runs `f` with the tracer, if it still exists.
     #[inline]
     pub(crate) fn with<R>(self, f: impl FnOnce(&TracerInner) -> R) -> Option<R> {
+        self.with_slot(|inner, _| f(inner))
+    }
+
+    /// Runs `f` with the tracer and this thread's slot in its queue, if the
+    /// tracer still exists.
+    #[inline]
+    pub(crate) fn with_slot<R>(self, f: impl FnOnce(&TracerInner, &SlotCache) -> R) -> Option<R> {
         let mut f = Some(f);
-        if let Ok(r) = self.cached(|inner| f.take().map(|f| f(inner))) {
+        if let Ok(r) = self.cached(|inner, slot| f.take().map(|f| f(inner, slot))) {
             return r;
         }
         let inner = self.lookup()?;
         let _ = CACHE.try_with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
-                cache.retain(|(_, t)| !t.reporter.is_closed());
-                cache.push((self, inner.clone()));
+                cache.retain(|(_, t, _)| !t.reporter.is_closed());
+                cache.push((self, inner.clone(), SlotCache::default()));
             }
         });
-        f.take().map(|f| f(&inner))
+        // (Its slot is found without the cache this once.)
+        f.take().map(|f| f(&inner, &SlotCache::default()))
     }
 
     /// Counts the end of an unsampled span of this tracer; true when the
@@ -142,7 +152,9 @@ impl TracerId {
 
     /// The tracer itself (for the rarer paths that keep it a while).
     pub(crate) fn get(self) -> Option<Arc<TracerInner>> {
-        self.cached(Arc::clone).ok().or_else(|| self.lookup())
+        self.cached(|inner, _| Arc::clone(inner))
+            .ok()
+            .or_else(|| self.lookup())
     }
 }
 

@@ -8,7 +8,10 @@
 
 pub(crate) mod pool;
 mod queue;
+
+pub(crate) use queue::SlotCache;
 mod segment;
+mod spin;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,9 +119,10 @@ impl Reporter {
     }
 
     /// Queues a finished span without blocking; drops and counts it when the
-    /// queue is full or the reporter closed.
+    /// queue is full or the reporter closed. `slot` is where the thread
+    /// keeps its slot in the queue.
     #[inline]
-    pub(crate) fn report(&self, span: Box<SpanData>) {
+    pub(crate) fn report(&self, slot: &SlotCache, span: Box<SpanData>) {
         if let Some(store) = &self.memory {
             if self.queue.is_closed() {
                 Metrics::add(&self.metrics.dropped_closed, 1);
@@ -132,7 +136,7 @@ impl Reporter {
         // The reporter thread polls; it is woken only when the queue fills.
         // A wake that finds the control channel full is not on its way
         // after all (the thread polls anyway): the flag is cleared.
-        if self.queue.push(span, &self.metrics)
+        if self.queue.push_via(slot, span, &self.metrics)
             && !self.wake.swap(true, Ordering::Relaxed)
             && self.control.try_send(Control::Wake).is_err()
         {

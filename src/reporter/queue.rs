@@ -14,13 +14,14 @@
 //! The bound is on spans, not batches: a batch that would take the channel
 //! past `capacity` spans is dropped and counted.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use super::pool;
+use super::spin::SpinLock;
 use crate::metrics::Metrics;
 use crate::span::SpanData;
 
@@ -32,8 +33,13 @@ type Batch = Vec<Box<SpanData>>;
 /// One thread's finished spans, not yet in the channel.
 #[derive(Debug, Default)]
 struct Slot {
-    spans: Mutex<Batch>,
+    spans: SpinLock<Batch>,
 }
+
+/// A thread's slot in one queue, once it has one, kept where the thread
+/// finds its tracer (see [`Queue::push_via`]).
+#[derive(Debug, Default)]
+pub(crate) struct SlotCache(OnceCell<Arc<Slot>>);
 
 static NEXT_QUEUE: AtomicU64 = AtomicU64::new(1);
 
@@ -91,47 +97,110 @@ impl Queue {
         let outcome = SLOTS
             .try_with(|slots| {
                 let mut slots = slots.try_borrow_mut().ok()?;
-                let slot = match slots.iter().position(|(id, _)| *id == self.id) {
-                    Some(i) => &slots[i].1,
-                    None => {
-                        // First span of this thread here: register a slot,
-                        // and let go of slots of closed queues.
-                        slots.retain(|(_, s)| Arc::strong_count(s) > 1);
-                        // Its vector from the pool, with a batch's room:
-                        // one grown here and dropped by the reporter thread
-                        // would be freed on the wrong thread.
-                        let slot = Arc::new(Slot {
-                            spans: Mutex::new(pool::vector()),
-                        });
-                        self.slots
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(slot.clone());
-                        slots.push((self.id, slot));
-                        &slots[slots.len() - 1].1
-                    }
-                };
-                let mut spans = slot.spans.try_lock().ok()?;
-                let span = span.take()?;
-                // Checked under the slot's lock: a close empties every slot
-                // after setting the flag, so a span either is seen by that
-                // or sees the flag.
-                if self.closed.load(Ordering::SeqCst) {
-                    Metrics::add(&metrics.dropped_closed, 1);
-                    return Some(false);
-                }
-                spans.push(span);
-                if spans.len() < BATCH {
-                    return Some(false);
-                }
-                // Sent while the slot is still locked: when the reporter
-                // thread takes a slot's spans, every earlier batch of the
-                // thread is already in the channel (see `drain`).
-                let batch = std::mem::replace(&mut *spans, pool::vector());
-                Some(self.send(batch, metrics))
+                let slot = self.slot_in(&mut slots);
+                self.push_locked(slot, &mut span, metrics)
             })
             .ok()
             .flatten();
+        self.push_rest(outcome, span, metrics)
+    }
+
+    /// [`push`](Queue::push) through the thread's slot as `cache` holds it
+    /// (kept beside the thread's cached tracer): a finish then makes no
+    /// lookup of its own.
+    #[inline]
+    pub(crate) fn push_via(
+        &self,
+        cache: &SlotCache,
+        span: Box<SpanData>,
+        metrics: &Metrics,
+    ) -> bool {
+        let Some(slot) = cache.0.get().or_else(|| self.fill(cache)) else {
+            return self.push(span, metrics);
+        };
+        let mut span = Some(span);
+        let outcome = self.push_locked(slot, &mut span, metrics);
+        self.push_rest(outcome, span, metrics)
+    }
+
+    /// This thread's slot, put in `cache` (none while the thread-locals
+    /// are in use further up the stack or gone).
+    #[cold]
+    fn fill<'c>(&self, cache: &'c SlotCache) -> Option<&'c Arc<Slot>> {
+        let slot = SLOTS
+            .try_with(|slots| {
+                let mut slots = slots.try_borrow_mut().ok()?;
+                Some(self.slot_in(&mut slots).clone())
+            })
+            .ok()
+            .flatten()?;
+        Some(cache.0.get_or_init(|| slot))
+    }
+
+    /// This thread's slot among `slots`, registered if it has none yet.
+    #[inline]
+    fn slot_in<'s>(&self, slots: &'s mut Vec<(u64, Arc<Slot>)>) -> &'s Arc<Slot> {
+        match slots.iter().position(|(id, _)| *id == self.id) {
+            Some(i) => &slots[i].1,
+            None => self.register(slots),
+        }
+    }
+
+    /// The first span of this thread here: registers a slot, and lets go
+    /// of slots of closed queues (only this thread holds them still).
+    #[cold]
+    fn register<'s>(&self, slots: &'s mut Vec<(u64, Arc<Slot>)>) -> &'s Arc<Slot> {
+        slots.retain(|(_, s)| Arc::strong_count(s) > 1);
+        // Its vector from the pool, with a batch's room: one grown here and
+        // dropped by the reporter thread would be freed on the wrong thread.
+        let slot = Arc::new(Slot {
+            spans: SpinLock::new(pool::vector()),
+        });
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(slot.clone());
+        slots.push((self.id, slot));
+        &slots[slots.len() - 1].1
+    }
+
+    /// Puts `span` in `slot` (sending the slot's batch when it is full);
+    /// `None`, with `span` left in place, when the slot is busy.
+    #[inline(always)]
+    fn push_locked(
+        &self,
+        slot: &Slot,
+        span: &mut Option<Box<SpanData>>,
+        metrics: &Metrics,
+    ) -> Option<bool> {
+        let mut spans = slot.spans.try_lock()?;
+        let span = span.take()?;
+        // Checked under the slot's lock: a close empties every slot after
+        // setting the flag, so a span either is seen by that or sees the
+        // flag.
+        if self.closed.load(Ordering::SeqCst) {
+            Metrics::add(&metrics.dropped_closed, 1);
+            return Some(false);
+        }
+        spans.push(span);
+        if spans.len() < BATCH {
+            return Some(false);
+        }
+        // Sent while the slot is still locked: when the reporter thread
+        // takes a slot's spans, every earlier batch of the thread is
+        // already in the channel (see `drain`).
+        let batch = std::mem::replace(&mut *spans, pool::vector());
+        Some(self.send(batch, metrics))
+    }
+
+    /// What is left of a push after its slot was tried.
+    #[inline(always)]
+    fn push_rest(
+        &self,
+        outcome: Option<bool>,
+        span: Option<Box<SpanData>>,
+        metrics: &Metrics,
+    ) -> bool {
         match (outcome, span) {
             (Some(wake), _) => wake,
             // No slot to be had (its lock is held by the reporter thread
@@ -213,7 +282,7 @@ impl Queue {
         let mut earlier: Vec<Batch> = Vec::new();
         for slot in &slots {
             let spans = {
-                let mut spans = slot.spans.lock().unwrap_or_else(|e| e.into_inner());
+                let mut spans = slot.spans.lock();
                 if spans.is_empty() {
                     continue;
                 }
@@ -237,10 +306,7 @@ impl Queue {
         self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|s| {
-                Arc::strong_count(s) > 1
-                    || !s.spans.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-            });
+            .retain(|s| Arc::strong_count(s) > 1 || !s.spans.lock().is_empty());
         taken
     }
 
@@ -265,7 +331,7 @@ impl Queue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|s| s.spans.lock().map_or(0, |v| v.len()))
+            .map(|s| s.spans.lock().len())
             .sum();
         self.queued.load(Ordering::Relaxed) + in_slots
     }
