@@ -8,11 +8,11 @@
 
 pub(crate) mod pool;
 mod queue;
-
-pub(crate) use queue::SlotCache;
 mod segment;
 mod spin;
 mod worker;
+
+pub(crate) use queue::SlotCache;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -331,6 +331,7 @@ fn empty(span: &mut SpanData) {
     }
 }
 
+/// [`empty`]'s work, for a span that holds heap memory.
 #[cold]
 #[inline(never)]
 fn empty_heap(span: &mut SpanData) {
