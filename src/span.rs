@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::{self, now_micros, system_time_micros};
@@ -217,8 +218,10 @@ enum State {
 /// ```
 pub struct Span {
     /// `None` for a span of the no-op tracer: making and dropping one
-    /// writes and reads a single tag.
-    live: Option<Live>,
+    /// writes and reads a single tag. Dropped by hand (see `Drop`): the
+    /// usual span holds nothing to free by then, and is let go without
+    /// a look at its parts.
+    live: ManuallyDrop<Option<Live>>,
 }
 
 /// A span of a real tracer.
@@ -478,14 +481,16 @@ impl Span {
     /// A span that records nothing (what the no-op tracer makes).
     #[inline]
     pub const fn noop() -> Span {
-        Span { live: None }
+        Span {
+            live: ManuallyDrop::new(None),
+        }
     }
 
     /// This span's context: ids, flags and baggage, for children and for
     /// injection into a carrier.
     #[inline]
     pub fn context(&self) -> &SpanContext {
-        match &self.live {
+        match &*self.live {
             Some(live) => &live.ctx,
             None => &EMPTY_CONTEXT,
         }
@@ -495,7 +500,7 @@ impl Span {
     /// logs are being recorded.
     pub fn is_recording(&self) -> bool {
         matches!(
-            self.live,
+            *self.live,
             Some(Live {
                 state: State::Recording { .. },
                 ..
@@ -505,7 +510,7 @@ impl Span {
 
     /// Renames the operation.
     pub fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.set_operation_name(name);
         }
         self
@@ -529,7 +534,7 @@ impl Span {
         // wide loads of the narrow stores just made, a store-forwarding
         // stall.) An unsampled or finished span ignores the tag; only
         // `sampling.priority` goes out of line.
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             let key = key.into();
             if key == SAMPLING_PRIORITY {
                 live.set_priority_tag(key, value.into());
@@ -543,7 +548,7 @@ impl Span {
     /// Records a log with the current time. The closure fills in the fields
     /// and only runs when the span is recording.
     pub fn log(&mut self, fields: impl FnOnce(&mut LogFields<'_>)) -> &mut Self {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.log(fields);
         }
         self
@@ -555,7 +560,7 @@ impl Span {
         timestamp: SystemTime,
         fields: impl FnOnce(&mut LogFields<'_>),
     ) -> &mut Self {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.log_at(timestamp, fields);
         }
         self
@@ -574,7 +579,7 @@ impl Span {
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> &mut Self {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.set_baggage_item(key, value);
         }
         self
@@ -588,14 +593,14 @@ impl Span {
     /// Finishes the span now and hands it to the reporter. Later calls do
     /// nothing.
     pub fn finish(&mut self) {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.finish_micros(None);
         }
     }
 
     /// Finishes the span at an explicit time.
     pub fn finish_at(&mut self, end: SystemTime) {
-        if let Some(live) = &mut self.live {
+        if let Some(live) = &mut *self.live {
             live.finish_micros(Some(system_time_micros(end)));
         }
     }
@@ -605,29 +610,37 @@ impl Drop for Span {
     #[inline]
     fn drop(&mut self) {
         // Spans of the no-op tracer and finished spans leave at once; an
-        // unsampled span only counts its end (its parts drop after this).
-        if let Some(live) = &mut self.live {
-            match live.state {
-                State::Finished => {}
-                State::Unsampled { tracer, .. } => {
-                    if tracer.finished_unsampled() {
-                        live.notify_unsampled_finish(tracer, None);
-                    }
+        // unsampled span only counts its end.
+        let Some(live) = &mut *self.live else {
+            return;
+        };
+        let name_owned = match &live.state {
+            State::Finished => false,
+            State::Unsampled { tracer, name, .. } => {
+                let (tracer, owned) = (*tracer, matches!(name, Cow::Owned(_)));
+                if tracer.finished_unsampled() {
+                    live.notify_unsampled_finish(tracer, None);
                 }
-                State::Recording { .. } => live.finish_micros(None),
+                owned
             }
-            // The usual finished span holds nothing to free: its parts are
-            // let go without a look at each.
-            if matches!(live.state, State::Finished) && live.ctx.holds_nothing() {
-                std::mem::forget(self.live.take());
+            State::Recording { .. } => {
+                live.finish_micros(None);
+                false
             }
+        };
+        // The usual span holds nothing to free by now (its record went to
+        // the reporter, its name is a literal, its context has no baggage):
+        // its parts are not looked at. Otherwise they are dropped here;
+        // `live` is never dropped by the compiler.
+        if name_owned || !live.ctx.holds_nothing() {
+            drop(self.live.take());
         }
     }
 }
 
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.live {
+        let state = match &*self.live {
             None => "noop",
             Some(live) => match live.state {
                 State::Recording { .. } => "recording",
@@ -996,7 +1009,7 @@ fn open(
             0
         };
         return Span {
-            live: Some(Live {
+            live: ManuallyDrop::new(Some(Live {
                 ctx: SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare),
                 state: State::Unsampled {
                     tracer,
@@ -1005,7 +1018,7 @@ fn open(
                     reconsider,
                     start_us,
                 },
-            }),
+            })),
         };
     }
     let state = if sampled {
@@ -1102,7 +1115,7 @@ fn open(
     let ctx = SpanContext::from_parts(trace_id, span_id, parent_id, flags, baggage, rare);
     if observed {
         let span = Span {
-            live: Some(Live { ctx, state }),
+            live: ManuallyDrop::new(Some(Live { ctx, state })),
         };
         span.notify_start(inner);
         return span;
@@ -1110,14 +1123,14 @@ fn open(
     // Built in one piece, in place: no call between the parts and the
     // return (`span` kept for a call would be built aside and copied).
     Span {
-        live: Some(Live { ctx, state }),
+        live: ManuallyDrop::new(Some(Live { ctx, state })),
     }
 }
 
 impl Span {
     #[cold]
     fn notify_start(&self, inner: &TracerInner) {
-        let name = match &self.live {
+        let name = match &*self.live {
             Some(Live {
                 state: State::Recording { data, .. },
                 ..
