@@ -172,44 +172,54 @@ pub(crate) fn recycle(mut v: Rack) {
 #[inline]
 pub(crate) fn take() -> Option<Box<SpanData>> {
     LOCAL
-        .try_with(|local| {
-            let mut local = local.borrow_mut();
-            let b = match local.pop() {
-                Some(b) => b,
-                None => {
-                    // Unemptied racks first, so the memory they hold is let
-                    // go soon.
-                    let rack = match unemptied().get() {
-                        Some(mut rack) => {
-                            rack.iter_mut().for_each(|b| empty(b));
-                            rack
-                        }
-                        None => racks().get()?,
-                    };
-                    recycle(std::mem::replace(&mut *local, rack));
-                    local.pop()?
+        .try_with(
+            // Inlined, with the refill out of line: a call here would save
+            // and restore six registers for a body not much longer.
+            #[inline(always)]
+            |local| {
+                let mut local = local.borrow_mut();
+                let b = match local.pop() {
+                    Some(b) => b,
+                    None => refill(&mut local)?,
+                };
+                // The boxes of the next spans, on their way while this span
+                // runs: a box's record four spans ahead, the tag slots of the
+                // one two spans ahead (its record, prefetched two spans ago,
+                // tells where they are).
+                let n = local.len();
+                if n > 0 {
+                    let exclusive = prefetchw_supported();
+                    prefetch_for_write(&local[n.saturating_sub(AHEAD)], exclusive);
+                    local[n.saturating_sub(AHEAD / 2)]
+                        .tags
+                        .prefetch_for_write(exclusive);
                 }
-            };
-            // The boxes of the next spans, on their way while this span
-            // runs: a box's record four spans ahead, the tag slots of the
-            // one two spans ahead (its record, prefetched two spans ago,
-            // tells where they are).
-            let n = local.len();
-            if n > 0 {
-                let exclusive = prefetchw_supported();
-                prefetch_for_write(&local[n.saturating_sub(AHEAD)], exclusive);
-                local[n.saturating_sub(AHEAD / 2)]
-                    .tags
-                    .prefetch_for_write(exclusive);
-            }
-            let mut b = b;
-            // A box the reporter thread returned as it was holds its last
-            // span's tags, none of them on the heap: let go unread.
-            b.tags.clear();
-            Some(b)
-        })
+                let mut b = b;
+                // A box the reporter thread returned as it was holds its last
+                // span's tags, none of them on the heap: let go unread.
+                b.tags.clear();
+                Some(b)
+            },
+        )
         .ok()
         .flatten()
+}
+
+/// Fills this thread's empty rack with the next returned one (unemptied
+/// racks first, so the memory they hold is let go soon) and takes a box
+/// from it.
+#[cold]
+#[inline(never)]
+fn refill(local: &mut Rack) -> Option<Box<SpanData>> {
+    let rack = match unemptied().get() {
+        Some(mut rack) => {
+            rack.iter_mut().for_each(|b| empty(b));
+            rack
+        }
+        None => racks().get()?,
+    };
+    recycle(std::mem::replace(local, rack));
+    local.pop()
 }
 
 /// How many spans ahead a box's record is prefetched.
