@@ -125,6 +125,15 @@ impl TracerId {
         if let Ok(r) = self.cached(|inner, slot| f.take().map(|f| f(inner, slot))) {
             return r;
         }
+        self.with_slot_uncached(f?)
+    }
+
+    /// [`with_slot`](TracerId::with_slot) for a thread that has not met the
+    /// tracer yet (or whose cache is busy further up its stack): kept out
+    /// of the finish of every span.
+    #[cold]
+    #[inline(never)]
+    fn with_slot_uncached<R>(self, f: impl FnOnce(&TracerInner, &SlotCache) -> R) -> Option<R> {
         let inner = self.lookup()?;
         let _ = CACHE.try_with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
@@ -133,7 +142,7 @@ impl TracerId {
             }
         });
         // (Its slot is found without the cache this once.)
-        f.take().map(|f| f(&inner, &SlotCache::default()))
+        Some(f(&inner, &SlotCache::default()))
     }
 
     /// Counts the end of an unsampled span of this tracer; true when the

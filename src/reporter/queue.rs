@@ -116,11 +116,18 @@ impl Queue {
         metrics: &Metrics,
     ) -> bool {
         let Some(slot) = cache.0.get().or_else(|| self.fill(cache)) else {
-            return self.push(span, metrics);
+            return self.push_uncached(span, metrics);
         };
         let mut span = Some(span);
         let outcome = self.push_locked(slot, &mut span, metrics);
         self.push_rest(outcome, span, metrics)
+    }
+
+    /// [`push`](Queue::push), out of the line of [`push_via`](Queue::push_via).
+    #[cold]
+    #[inline(never)]
+    fn push_uncached(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
+        self.push(span, metrics)
     }
 
     /// This thread's slot, put in `cache` (none while the thread-locals
@@ -186,11 +193,17 @@ impl Queue {
         if spans.len() < BATCH {
             return Some(false);
         }
-        // Sent while the slot is still locked: when the reporter thread
-        // takes a slot's spans, every earlier batch of the thread is
-        // already in the channel (see `drain`).
-        let batch = std::mem::replace(&mut *spans, pool::vector());
-        Some(self.send(batch, metrics))
+        Some(self.send_full(&mut spans, metrics))
+    }
+
+    /// Sends a full slot's batch (once every [`BATCH`] spans: out of the
+    /// line of the others). Sent while the slot is still locked: when the
+    /// reporter thread takes a slot's spans, every earlier batch of the
+    /// thread is already in the channel (see `drain`).
+    #[inline(never)]
+    fn send_full(&self, spans: &mut Batch, metrics: &Metrics) -> bool {
+        let batch = std::mem::replace(spans, pool::vector());
+        self.send(batch, metrics)
     }
 
     /// What is left of a push after its slot was tried.
@@ -205,13 +218,18 @@ impl Queue {
             (Some(wake), _) => wake,
             // No slot to be had (its lock is held by the reporter thread
             // right now, or the thread is exiting): straight to the channel.
-            (None, Some(span)) => {
-                let mut batch = pool::vector();
-                batch.push(span);
-                self.send(batch, metrics)
-            }
+            (None, Some(span)) => self.send_alone(span, metrics),
             (None, None) => false,
         }
+    }
+
+    /// One span as a batch of its own.
+    #[cold]
+    #[inline(never)]
+    fn send_alone(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
+        let mut batch = pool::vector();
+        batch.push(span);
+        self.send(batch, metrics)
     }
 
     fn send(&self, batch: Batch, metrics: &Metrics) -> bool {
