@@ -173,9 +173,8 @@ pub(crate) fn recycle(mut v: Rack) {
 pub(crate) fn take() -> Option<Box<SpanData>> {
     LOCAL
         .try_with(
-            // Inlined, with the refill out of line: a call here would save
-            // and restore six registers for a body not much longer.
-            #[inline(always)]
+            // The refill is out of line: inside, it made this function
+            // save and restore more registers for every span.
             |local| {
                 let mut local = local.borrow_mut();
                 let b = match local.pop() {
