@@ -4,9 +4,10 @@
 //! passed by: the span goes straight to the channel); the reporter thread
 //! takes it when it sweeps the slots, for as long as it takes to swap a
 //! vector. So neither side sleeps on it: a taker that finds it held spins,
-//! then yields. Compared with `std::sync::Mutex`, a span pays no poison
-//! check and one locked instruction instead of two (the release is a plain
-//! store: there is never a sleeper to wake).
+//! then yields, and sleeps a little between looks only if the holder has
+//! lost its core for long. Compared with `std::sync::Mutex`, a span pays
+//! no poison check and one locked instruction instead of two (the release
+//! is a plain store: there is never a sleeper to wake).
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -45,20 +46,25 @@ impl<T> SpinLock<T> {
 
     /// The value, once its holder lets it go: a few spins, then a yield of
     /// the processor between looks (a holder that lost its core meanwhile
-    /// gets it back sooner).
+    /// gets it back sooner), then, should that go on (a holder preempted
+    /// on a busy machine), short sleeps instead of a core spent yielding.
     pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
-        let mut spins = 0u32;
+        const SPINS: u32 = 100;
+        const YIELDS: u32 = 100;
+        let mut looks = 0u32;
         loop {
             if let Some(guard) = self.try_lock() {
                 return guard;
             }
             while self.held.load(Ordering::Relaxed) {
-                if spins < 100 {
-                    spins += 1;
+                if looks < SPINS {
                     std::hint::spin_loop();
-                } else {
+                } else if looks < SPINS + YIELDS {
                     std::thread::yield_now();
+                } else {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
                 }
+                looks = looks.saturating_add(1);
             }
         }
     }
@@ -129,6 +135,24 @@ mod tests {
         drop(guard);
         *lock.try_lock().expect("let go") += 1;
         assert_eq!(*lock.lock(), 2);
+    }
+
+    #[test]
+    fn a_lock_held_for_long_is_waited_for() {
+        let lock = Arc::new(SpinLock::new(0));
+        let guard = lock.try_lock().expect("an unheld lock");
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                // Spins, yields, then sleeps until the holder lets go.
+                *lock.lock() += 1;
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished(), "taken while held");
+        drop(guard);
+        waiter.join().expect("the waiter");
+        assert_eq!(*lock.lock(), 1);
     }
 
     #[test]
