@@ -91,23 +91,16 @@ impl Queue {
     /// Accepts a finished span (into this thread's slot, or the channel),
     /// or drops and counts it. Returns true when the queue is filling up
     /// and the reporter thread should be woken.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn push(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
-        let mut span = Some(span);
-        let outcome = SLOTS
-            .try_with(|slots| {
-                let mut slots = slots.try_borrow_mut().ok()?;
-                let slot = self.slot_in(&mut slots);
-                self.push_locked(slot, &mut span, metrics)
-            })
-            .ok()
-            .flatten();
-        self.push_rest(outcome, span, metrics)
+        self.push_via(&SlotCache::default(), span, metrics)
     }
 
-    /// [`push`](Queue::push) through the thread's slot as `cache` holds it
-    /// (kept beside the thread's cached tracer): a finish then makes no
-    /// lookup of its own.
+    /// Accepts a finished span through the thread's slot as `cache` holds
+    /// it (kept beside the thread's cached tracer, so that a finish makes
+    /// no lookup of its own), or the channel; or drops and counts it.
+    /// Returns true when the queue is filling up and the reporter thread
+    /// should be woken.
     #[inline]
     pub(crate) fn push_via(
         &self,
@@ -115,42 +108,33 @@ impl Queue {
         span: Box<SpanData>,
         metrics: &Metrics,
     ) -> bool {
+        // No slot to be had while the thread is exiting (its thread-locals
+        // are gone): straight to the channel.
         let Some(slot) = cache.0.get().or_else(|| self.fill(cache)) else {
-            return self.push_uncached(span, metrics);
+            return self.send_alone(span, metrics);
         };
         let mut span = Some(span);
         let outcome = self.push_locked(slot, &mut span, metrics);
         self.push_rest(outcome, span, metrics)
     }
 
-    /// [`push`](Queue::push), out of the line of [`push_via`](Queue::push_via).
-    #[cold]
-    #[inline(never)]
-    fn push_uncached(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
-        self.push(span, metrics)
-    }
-
-    /// This thread's slot, put in `cache` (none while the thread-locals
-    /// are in use further up the stack or gone).
+    /// This thread's slot, registered if it has none yet, put in `cache`
+    /// (none while the thread-locals are in use further up the stack or
+    /// gone).
     #[cold]
     fn fill<'c>(&self, cache: &'c SlotCache) -> Option<&'c Arc<Slot>> {
         let slot = SLOTS
             .try_with(|slots| {
                 let mut slots = slots.try_borrow_mut().ok()?;
-                Some(self.slot_in(&mut slots).clone())
+                let slot = match slots.iter().position(|(id, _)| *id == self.id) {
+                    Some(i) => &slots[i].1,
+                    None => self.register(&mut slots),
+                };
+                Some(slot.clone())
             })
             .ok()
             .flatten()?;
         Some(cache.0.get_or_init(|| slot))
-    }
-
-    /// This thread's slot among `slots`, registered if it has none yet.
-    #[inline]
-    fn slot_in<'s>(&self, slots: &'s mut Vec<(u64, Arc<Slot>)>) -> &'s Arc<Slot> {
-        match slots.iter().position(|(id, _)| *id == self.id) {
-            Some(i) => &slots[i].1,
-            None => self.register(slots),
-        }
     }
 
     /// The first span of this thread here: registers a slot, and lets go
@@ -216,8 +200,8 @@ impl Queue {
     ) -> bool {
         match (outcome, span) {
             (Some(wake), _) => wake,
-            // No slot to be had (its lock is held by the reporter thread
-            // right now, or the thread is exiting): straight to the channel.
+            // The slot is busy (the reporter thread is emptying it right
+            // now): straight to the channel.
             (None, Some(span)) => self.send_alone(span, metrics),
             (None, None) => false,
         }
