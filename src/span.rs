@@ -692,6 +692,14 @@ impl<T> Thin<T> {
         self.0.get_or_insert_with(Box::default).push(item);
     }
 
+    /// Pushes `make(context)`, out of line: only this list's one word is
+    /// then lent, and the rest of a builder stays in registers.
+    #[cold]
+    #[inline(never)]
+    fn push_cold(&mut self, make: fn(SpanContext) -> T, context: &SpanContext) {
+        self.push(make(context.clone()));
+    }
+
     fn into_vec(self) -> Vec<T> {
         self.0.map(|v| *v).unwrap_or_default()
     }
@@ -737,12 +745,12 @@ impl<'t> SpanBuilder<'t> {
     ///
     /// The builder borrows `parent` until [`start`](SpanBuilder::start)
     /// (the usual single parent is not copied).
-    #[inline]
+    #[inline(always)]
     pub fn child_of(mut self, parent: &'t SpanContext) -> Self {
         if self.parent.is_none() && self.references.is_empty() && parent.is_valid() {
             self.parent = Some(parent);
         } else {
-            self.references.push(Reference::child_of(parent.clone()));
+            self.references.push_cold(Reference::child_of, parent);
         }
         self
     }
@@ -793,7 +801,7 @@ impl<'t> SpanBuilder<'t> {
     /// trace and the sampler decides (or `sampling.priority`, or a
     /// `jaeger-debug-id` carried by a partial context). Baggage of every
     /// referenced context is inherited.
-    #[inline]
+    #[inline(always)]
     pub fn start(self) -> Span {
         let SpanBuilder {
             tracer,
@@ -801,51 +809,88 @@ impl<'t> SpanBuilder<'t> {
             parent,
             references,
             start_us,
-            mut tags,
+            tags,
             ignore_active,
         } = self;
-        let Some(inner) = tracer.inner() else {
-            return Span::noop();
-        };
-        // The tags are lent, not moved. (The builder was just written by
-        // the caller: a copy of a vector in it would stall on store
-        // forwarding, hence its lists of one word each, see `Thin`.)
-        match parent {
-            // The usual child: its parent is the one reference.
-            Some(parent) if references.0.is_none() => open(
+        // The usual child (its parent the one reference, no initial tag, no
+        // explicit start) goes straight to its own function: the builder,
+        // taken apart here in the caller, is never written to memory.
+        if let (Some(parent), None, None, None) = (parent, &references.0, &tags.0, start_us) {
+            return match tracer.inner() {
+                Some(inner) => start_child(inner, name, parent),
+                None => Span::noop(),
+            };
+        }
+        start_general(
+            tracer,
+            name,
+            parent,
+            references,
+            start_us,
+            tags,
+            ignore_active,
+        )
+    }
+}
+
+/// [`SpanBuilder::start`] for every builder but the usual child.
+#[inline(never)]
+fn start_general<'t>(
+    tracer: &'t Tracer,
+    name: Cow<'static, str>,
+    parent: Option<&'t SpanContext>,
+    references: Thin<Reference>,
+    start_us: Option<u64>,
+    mut tags: Thin<Tag>,
+    ignore_active: bool,
+) -> Span {
+    let Some(inner) = tracer.inner() else {
+        return Span::noop();
+    };
+    // The tags are lent, not moved. (The builder was just written by the
+    // caller: a copy of a vector in it would stall on store forwarding,
+    // hence its lists of one word each, see `Thin`.)
+    match parent {
+        Some(parent) if references.0.is_none() => open(
+            inner,
+            name,
+            Some(parent),
+            &[],
+            None,
+            tags.0.as_deref_mut(),
+            start_us,
+        ),
+        // The parent first, then the others, as they were added.
+        Some(parent) => {
+            let more = references.into_vec();
+            let mut all = Vec::with_capacity(more.len() + 1);
+            all.push(Reference::child_of(parent.clone()));
+            all.extend(more);
+            start_span(
                 inner,
                 name,
-                Some(parent),
-                &[],
-                None,
-                tags.0.as_deref_mut(),
-                start_us,
-            ),
-            // The parent first, then the others, as they were added.
-            Some(parent) => {
-                let more = references.into_vec();
-                let mut all = Vec::with_capacity(more.len() + 1);
-                all.push(Reference::child_of(parent.clone()));
-                all.extend(more);
-                start_span(
-                    inner,
-                    name,
-                    &all,
-                    start_us,
-                    &mut tags.into_vec(),
-                    ignore_active,
-                )
-            }
-            None => start_span(
-                inner,
-                name,
-                &references.into_vec(),
+                &all,
                 start_us,
                 &mut tags.into_vec(),
                 ignore_active,
-            ),
+            )
         }
+        None => start_span(
+            inner,
+            name,
+            &references.into_vec(),
+            start_us,
+            &mut tags.into_vec(),
+            ignore_active,
+        ),
     }
+}
+
+/// Starts the usual child: of `parent`, with no initial tag or explicit
+/// start time.
+#[inline(never)]
+fn start_child(inner: &TracerInner, name: Cow<'static, str>, parent: &SpanContext) -> Span {
+    open(inner, name, Some(parent), &[], None, None, None)
 }
 
 /// Starts a span with no explicit reference, tag or start time, under the
