@@ -966,7 +966,12 @@ fn open(
         .and_then(|t| priority(&t.value));
     let mut reconsider = false;
     // Tags a new trace's root gets, added only if it records.
-    let mut root_tags = RootTags::None;
+    // Without drop glue, so that the usual child, whose root tags are
+    // known to be none, keeps nothing of them (with it, they were kept in
+    // memory for the unwinding path and matched on every span). Every
+    // variant but `Sampler` holds nothing to free, and `Sampler` comes
+    // only with a sampled span, which consumes it below.
+    let mut root_tags = ManuallyDrop::new(RootTags::None);
     let (trace_id, span_id, parent_id, mut flags, mut baggage, local_root) = match parent {
         Some(p) => (
             p.trace_id(),
@@ -985,7 +990,7 @@ fn open(
             };
             let debug_id = references.iter().find_map(|r| r.context.debug_id());
             let flags = if let Some(id) = debug_id {
-                root_tags = RootTags::DebugId(id);
+                root_tags = ManuallyDrop::new(RootTags::DebugId(id));
                 Flags::SAMPLED.with(Flags::DEBUG)
             } else if forced.is_some() || inner.never_samples {
                 // (A const "never" sampler is not asked: its answer is
@@ -996,13 +1001,14 @@ fn open(
                 // out right after the call, would be read with wide loads
                 // of the narrow stores just made, a store-forwarding
                 // stall.)
-                root_tags = RootTags::ConstTrue;
+                root_tags = ManuallyDrop::new(RootTags::ConstTrue);
                 Flags::SAMPLED
             } else {
                 let decision = inner.sampler.should_sample(trace_id, &name);
                 reconsider = !decision.sampled && !decision.is_final;
                 if decision.sampled {
-                    root_tags = RootTags::Sampler(decision.sampler_type, decision.param);
+                    root_tags =
+                        ManuallyDrop::new(RootTags::Sampler(decision.sampler_type, decision.param));
                     Flags::SAMPLED
                 } else {
                     Flags::default()
@@ -1032,6 +1038,9 @@ fn open(
 
     let rare = parent.and_then(SpanContext::rare_for_child);
     let sampled = flags.is_sampled();
+    // (The sampler's tags, which may hold a string, go with the recording
+    // span that consumes them.)
+    debug_assert!(sampled || !matches!(*root_tags, RootTags::Sampler(..)));
     let event = match (parent.map(SpanContext::is_remote), sampled) {
         (None, true) => SpanEvent::RootSampled,
         (None, false) => SpanEvent::RootUnsampled,
@@ -1125,7 +1134,7 @@ fn open(
         // sampler's are written into their slots field by field (a `Tag`
         // built first would be copied with wide loads of the narrow stores
         // just made, a store-forwarding stall).
-        match root_tags {
+        match ManuallyDrop::into_inner(root_tags) {
             RootTags::None => {}
             RootTags::DebugId(id) => data.tags.push(Tag::new(DEBUG_ID_TAG, id.to_owned())),
             RootTags::ConstTrue => {

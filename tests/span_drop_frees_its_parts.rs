@@ -8,8 +8,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use jaeger_tracer::sampler::ConstSampler;
-use jaeger_tracer::Tracer;
+use jaeger_tracer::sampler::{ConstSampler, Sampler, SamplingDecision};
+use jaeger_tracer::{TraceId, Tracer};
 
 /// Bytes allocated and not yet freed, by every thread of this test binary.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -43,6 +43,9 @@ static ALLOCATOR: Counting = Counting;
 
 const SPANS: usize = 10_000;
 
+/// The counter is shared by the whole binary: its tests take turns.
+static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Bytes still held after `work`, which makes `SPANS` spans that each
 /// hold at least 64 bytes of their own while they live.
 fn held_after(work: impl FnOnce()) -> isize {
@@ -53,6 +56,7 @@ fn held_after(work: impl FnOnce()) -> isize {
 
 #[test]
 fn spans_holding_heap_memory_give_it_all_back() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
     // A leak of a single part of every span would keep >= 640,000 bytes;
     // what a tracer may keep on its own (a thread's caches, its pool's
     // vectors) is far less.
@@ -127,4 +131,52 @@ fn spans_holding_heap_memory_give_it_all_back() {
         kept < MOST_KEPT,
         "finished, then dropped: {kept} bytes kept"
     );
+}
+
+/// A sampler whose `sampler.param` is a string of its own (64 bytes),
+/// made afresh for every decision.
+#[derive(Debug)]
+struct OwnedParam {
+    sampled: bool,
+}
+
+impl Sampler for OwnedParam {
+    fn should_sample(&self, _trace_id: TraceId, _operation: &str) -> SamplingDecision {
+        SamplingDecision::new(self.sampled, "custom", "p".repeat(64))
+    }
+}
+
+#[test]
+fn a_samplers_own_parameter_is_given_back() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    const MOST_KEPT: isize = 64 * 1024;
+    for sampled in [true, false] {
+        let (tracer, reporter) = Tracer::builder("drops")
+            .with_sampler(OwnedParam { sampled })
+            .init_in_memory()
+            .unwrap();
+        let round = || {
+            for _ in 0..SPANS {
+                drop(tracer.start("root"));
+            }
+            if sampled {
+                assert_eq!(reporter.len(), SPANS, "every root reported");
+                let spans = reporter.spans();
+                let param = spans[0]
+                    .tags()
+                    .find(|(k, _)| *k == "sampler.param")
+                    .map(|(_, v)| v.to_string());
+                assert_eq!(param, Some("p".repeat(64)), "the root's sampler.param");
+            } else {
+                assert_eq!(reporter.len(), 0);
+            }
+            reporter.clear();
+        };
+        round();
+        let kept = held_after(round);
+        assert!(
+            kept < MOST_KEPT,
+            "sampled {sampled}: the sampler's parameters, {kept} bytes kept"
+        );
+    }
 }
