@@ -423,6 +423,7 @@ impl Live {
         self
     }
 
+    #[inline(always)]
     fn finish_micros(&mut self, end: Option<u64>) {
         if let State::Unsampled { tracer, .. } = self.state {
             // Counted; shown to observers when there are any. The usual
