@@ -693,12 +693,13 @@ impl<T> Thin<T> {
         self.0.get_or_insert_with(Box::default).push(item);
     }
 
-    /// Pushes `make(context)`, out of line: only this list's one word is
-    /// then lent, and the rest of a builder stays in registers.
+    /// This list with `make(context)` pushed, out of line and by value:
+    /// nothing of a builder is lent, so it all stays in registers.
     #[cold]
     #[inline(never)]
-    fn push_cold(&mut self, make: fn(SpanContext) -> T, context: &SpanContext) {
+    fn pushed(mut self, make: fn(SpanContext) -> T, context: &SpanContext) -> Self {
         self.push(make(context.clone()));
+        self
     }
 
     fn into_vec(self) -> Vec<T> {
@@ -751,7 +752,7 @@ impl<'t> SpanBuilder<'t> {
         if self.parent.is_none() && self.references.is_empty() && parent.is_valid() {
             self.parent = Some(parent);
         } else {
-            self.references.push_cold(Reference::child_of, parent);
+            self.references = Thin(self.references.0.take()).pushed(Reference::child_of, parent);
         }
         self
     }
