@@ -816,7 +816,8 @@ impl<'t> SpanBuilder<'t> {
         } = self;
         // The usual child (its parent the one reference, no initial tag, no
         // explicit start) goes straight to its own function: the builder,
-        // taken apart here in the caller, is never written to memory.
+        // taken apart here in the caller, is not copied into a call and
+        // read back there.
         if let (Some(parent), None, None, None) = (parent, &references.0, &tags.0, start_us) {
             return match tracer.inner() {
                 Some(inner) => start_child(inner, name, parent),
