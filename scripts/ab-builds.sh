@@ -24,6 +24,9 @@ fi
 pairs="${3:-4}"
 export RATIO_ROUNDS="${RATIO_ROUNDS:-5}"
 mkdir -p target/ab
+# (Work trees of an earlier run whose directories are gone, after a
+# `cargo clean`, are forgotten first.)
+git worktree prune
 
 build() { # commit -> path of its ratio bench binary, on stdout
   local sha tree exe
