@@ -663,7 +663,8 @@ mod tests {
                     trace_id: TraceId::new(0, 9),
                     span_id: SpanId::new(10),
                 },
-            ],
+            ]
+            .into(),
             start: 1_700_000_000_000_000,
             end: 1_700_000_000_001_234,
             tags: vec![
@@ -678,7 +679,8 @@ mod tests {
             logs: vec![LogRecord {
                 timestamp_us: 1_700_000_000_000_100,
                 fields: vec![Tag::new("event", "x"), Tag::new("n", 3)],
-            }],
+            }]
+            .into(),
             local_root: false,
         }
     }
@@ -956,11 +958,11 @@ mod tests {
                 parent_id: SpanId::new(int(&mut rng) as u64),
                 flags: Flags::SAMPLED,
                 operation_name: format!("op{round}").into(),
-                references,
+                references: references.into(),
                 start,
                 end: start + duration,
                 tags: tags.into(),
-                logs,
+                logs: logs.into(),
                 local_root: false,
             };
             let expected = gen::Span {

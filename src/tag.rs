@@ -181,7 +181,9 @@ impl Tag {
 #[derive(Clone, Default)]
 pub(crate) struct Tags {
     slots: Vec<Tag>,
-    len: usize,
+    /// The tags in use (32 bits: with the flag below, the record's tags
+    /// take four words, not five; four billion tags would fill 224 GB).
+    len: u32,
     /// Whether a tag in use may hold heap memory (an owned key or string,
     /// bytes). Without, clearing is forgetting: nothing to free.
     owned: bool,
@@ -200,7 +202,7 @@ impl Tags {
     /// The tags of `tags`, taken over without copying.
     pub(crate) fn from_vec(tags: Vec<Tag>) -> Self {
         Tags {
-            len: tags.len(),
+            len: tags.len() as u32,
             owned: tags.iter().any(Tag::on_heap),
             slots: tags,
         }
@@ -211,7 +213,7 @@ impl Tags {
     pub(crate) fn push_parts(&mut self, key: Cow<'static, str>, value: TagValue) {
         // (Known at compile time for a literal key and a number.)
         self.owned |= matches!(key, Cow::Owned(_)) || value.on_heap();
-        if let Some(slot) = self.slots.get_mut(self.len) {
+        if let Some(slot) = self.slots.get_mut(self.len as usize) {
             // A free slot holds nothing on the heap: nothing to free, so it
             // is overwritten without being read.
             std::mem::forget(std::mem::replace(&mut slot.key, key));
@@ -258,7 +260,7 @@ impl Tags {
     #[inline(always)]
     pub(crate) fn prefetch_for_read(&self) {
         if self.len != 0 {
-            let bytes = (self.len * std::mem::size_of::<Tag>()).min(3 * 64);
+            let bytes = (self.len as usize * std::mem::size_of::<Tag>()).min(3 * 64);
             crate::reporter::pool::prefetch_lines_for_read(self.slots.as_ptr().cast(), bytes);
         }
     }
@@ -281,7 +283,7 @@ impl Tags {
 
     #[inline(never)]
     fn clear_owned(&mut self) {
-        for slot in &mut self.slots[..self.len] {
+        for slot in &mut self.slots[..self.len as usize] {
             *slot = Tag::EMPTY;
         }
         self.owned = false;
@@ -298,7 +300,7 @@ impl std::ops::Deref for Tags {
     type Target = [Tag];
 
     fn deref(&self) -> &[Tag] {
-        &self.slots[..self.len]
+        &self.slots[..self.len as usize]
     }
 }
 

@@ -351,11 +351,11 @@ fn empty_heap(span: &mut SpanData) {
         span.tags.clear();
     }
     if span.logs.capacity() > KEEP_LOGS {
-        span.logs = Vec::new();
+        span.logs = Default::default();
     } else {
         span.logs.clear();
     }
-    span.references = Vec::new();
+    span.references = Default::default();
 }
 
 /// Keeps, emptied, the span boxes of a batch this thread could not queue
@@ -493,11 +493,11 @@ mod tests {
             parent_id: SpanId::new(0),
             flags: Flags::SAMPLED,
             operation_name: Cow::Borrowed("op"),
-            references: Vec::new(),
+            references: Default::default(),
             start: 1,
             end: 3,
             tags,
-            logs: Vec::new(),
+            logs: Default::default(),
             local_root: true,
         })
     }

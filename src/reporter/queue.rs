@@ -382,11 +382,11 @@ mod tests {
             parent_id: SpanId::new(0),
             flags: Flags::SAMPLED,
             operation_name: Cow::Borrowed("op"),
-            references: Vec::new(),
+            references: Default::default(),
             start: 1,
             end: 3,
             tags: Default::default(),
-            logs: Vec::new(),
+            logs: Default::default(),
             local_root,
         })
     }
