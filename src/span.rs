@@ -76,7 +76,6 @@ pub(crate) struct WireRef {
 /// A finished span, as reported: what [span observers](crate::SpanObserver)
 /// receive and what the in-memory reporter (feature `testing`) keeps.
 #[derive(Debug, Clone)]
-#[repr(align(64))]
 pub struct FinishedSpan {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
