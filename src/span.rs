@@ -724,6 +724,13 @@ impl<T> Thin<T> {
         self.0.as_ref().map_or(0, |v| v.capacity())
     }
 
+    /// The heap memory this list holds: its box and its room.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |v| {
+            std::mem::size_of::<Vec<T>>() + v.capacity() * std::mem::size_of::<T>()
+        })
+    }
+
     /// Removes every item, keeping the room.
     pub(crate) fn clear(&mut self) {
         if let Some(v) = &mut self.0 {

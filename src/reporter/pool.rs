@@ -400,7 +400,7 @@ fn owned_bytes(span: &SpanData) -> usize {
             }
     }
     let mut bytes = cow(&span.operation_name)
-        + span.references.capacity() * std::mem::size_of::<crate::span::WireRef>()
+        + span.references.heap_bytes()
         + if span.tags.owned() {
             span.tags.iter().map(tag).sum::<usize>()
         } else {
@@ -414,7 +414,7 @@ fn owned_bytes(span: &SpanData) -> usize {
             + log.fields.iter().map(tag).sum::<usize>();
     }
     if span.logs.capacity() > KEEP_LOGS {
-        bytes += span.logs.capacity() * std::mem::size_of::<crate::tag::LogRecord>();
+        bytes += span.logs.heap_bytes();
     }
     bytes
 }
