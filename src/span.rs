@@ -680,8 +680,8 @@ pub struct SpanBuilder<'t> {
 /// besides its lent parent, initial tags), so that moving the usual
 /// builder, which has neither, copies no partly written vector (a wide
 /// load of the narrow stores just made would stall on store forwarding);
-/// and a span record's references and logs, so that the record fills two
-/// cache lines fewer bytes' worth (each line a span fills makes the round
+/// and a span record's references and logs, so that the record fits in
+/// two cache lines' worth of bytes (each line a span fills makes the round
 /// trip to the reporter thread's core).
 // (The extra allocation is the point: one word where a vector is three.)
 #[allow(clippy::box_collection)]
@@ -889,7 +889,9 @@ impl<'t> SpanBuilder<'t> {
     }
 }
 
-/// [`SpanBuilder::start`] for every builder but the usual child.
+/// [`SpanBuilder::start`] for every builder but the usual child. It takes
+/// the builder's parts, not the builder: a builder passed on whole was
+/// written to memory on the usual child's path as well.
 #[inline(never)]
 fn start_general<'t>(
     tracer: &'t Tracer,
