@@ -37,8 +37,11 @@
 //! tracer usable. Its ratio is to rustracing_jaeger: how far below a peer
 //! the shape itself lets a tracer go. After the table: the cost of the two
 //! clock reads every timed span needs (measured in every round), against
-//! the 0.2 × rustracing_jaeger target; and the share of spans each of the
-//! two delivered to its reporting thread.
+//! the 0.2 × rustracing_jaeger target; the time a cache line takes to go
+//! from one core to the other and back (also measured in every round: on a
+//! VM it moves with where the host runs the vCPUs, and a delivered span's
+//! record, batch and counters make such trips); and the share of spans each
+//! of the two delivered to its reporting thread.
 
 use std::time::Duration;
 
@@ -135,8 +138,9 @@ fn main() {
         let against = if i == floor { "rustracing" } else { short };
         header.push_str(&format!(" {name} ns | {who}/{against} median (range) |"));
     }
+    header.push_str(" core-to-core line round trip ns |");
     println!("{header}");
-    println!("|---|---:|{}", "---:|---:|".repeat(tracers.len() - 1));
+    println!("|---|---:|{}---:|", "---:|---:|".repeat(tracers.len() - 1));
     let shapes = [
         ("root + 1 child", Shape::Children(1)),
         ("root + 10 children", Shape::Children(10)),
@@ -148,9 +152,13 @@ fn main() {
     // every round (the timestamps: see the line after the table).
     let mut rustracing_all = Vec::new();
     let mut clock_pairs = Vec::new();
+    // The cross-core round trip, measured in every round too: on a VM it
+    // moves with where the host runs the two vCPUs.
+    let mut line_trips = Vec::new();
     for (label, shape) in shapes {
         let mut costs: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); tracers.len()];
+        let mut shape_trips = Vec::new();
         for r in 0..rounds {
             let mut this_round = vec![0.0; tracers.len()];
             for k in 0..tracers.len() {
@@ -176,6 +184,11 @@ fn main() {
             }
             rustracing_all.push(this_round[1]);
             clock_pairs.push(peers::floor::clock_pair_ns());
+            shape_trips.extend(peers::floor::line_round_trip_ns(if full {
+                20_000
+            } else {
+                1_000
+            }));
         }
         let mut cells = vec![format!("{:.0}", median(&mut costs[0]))];
         for i in 1..tracers.len() {
@@ -184,6 +197,12 @@ fn main() {
             cells.push(format!("{:.0}", median(&mut costs[i])));
             cells.push(format!("{:.2} ({lo:.2}-{hi:.2})", median(&mut ratios[i])));
         }
+        cells.push(if shape_trips.is_empty() {
+            "–".to_string()
+        } else {
+            format!("{:.0}", median(&mut shape_trips))
+        });
+        line_trips.append(&mut shape_trips);
         println!("| {label} | {} |", cells.join(" | "));
     }
     let clock = median(&mut clock_pairs);
@@ -194,6 +213,16 @@ fn main() {
          over all rounds ({budget:.0} ns)",
         100.0 * clock / budget
     );
+    if !line_trips.is_empty() {
+        let lo = line_trips.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = line_trips.iter().copied().fold(0.0, f64::max);
+        println!(
+            "\nA cache line from one core to the other and back (two threads taking \
+             turns to advance a counter, measured in every round): median {:.0} ns \
+             ({lo:.0}-{hi:.0})",
+            median(&mut line_trips)
+        );
+    }
     // What share of their spans reached their reporting threads (the
     // regime, see above): about the same share for both keeps the
     // comparison with the minimal pipeline fair.

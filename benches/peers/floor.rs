@@ -141,6 +141,47 @@ thread_local! {
     static SLOT: Arc<Mutex<Rack>> = Arc::new(Mutex::new(Vec::with_capacity(BATCH)));
 }
 
+/// The time a cache line takes to go from one thread's core to another's
+/// and back, in ns (the median of three runs of `trips` round trips of a
+/// counter two threads take turns to advance): what a line costs that one
+/// side writes and the other then reads or writes, as a delivered span's
+/// record, its batch and the queue's counters are. `None` with fewer than
+/// two processors (the two threads would take turns on one, a time slice
+/// a trip).
+pub fn line_round_trip_ns(trips: u64) -> Option<f64> {
+    #[repr(align(128))]
+    struct Line(AtomicU64);
+    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) || trips == 0 {
+        return None;
+    }
+    let mut runs: Vec<f64> = (0..3)
+        .map(|_| {
+            let line = Arc::new(Line(AtomicU64::new(0)));
+            let other = Arc::clone(&line);
+            let echo = std::thread::spawn(move || {
+                for i in 0..trips {
+                    while other.0.load(Ordering::Acquire) != 2 * i + 1 {
+                        std::hint::spin_loop();
+                    }
+                    other.0.store(2 * i + 2, Ordering::Release);
+                }
+            });
+            let t0 = std::time::Instant::now();
+            for i in 0..trips {
+                line.0.store(2 * i + 1, Ordering::Release);
+                while line.0.load(Ordering::Acquire) != 2 * i + 2 {
+                    std::hint::spin_loop();
+                }
+            }
+            let ns = t0.elapsed().as_nanos() as f64 / trips as f64;
+            echo.join().expect("the echoing thread");
+            ns
+        })
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    Some(runs[1])
+}
+
 #[inline(always)]
 fn ticks() -> u64 {
     #[cfg(target_arch = "x86_64")]
