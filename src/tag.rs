@@ -170,57 +170,89 @@ impl Tag {
     }
 }
 
+/// Tags a span record holds in itself: the usual span's two, or a root's
+/// sampler tags.
+pub(crate) const INLINE: usize = 2;
+
 /// The tags of a recording span, in order.
 ///
-/// Slots past the tags in use hold nothing on the heap (empty tags, or the
-/// static tags of a recycled record's last span): a new tag is then written
-/// into its slot field by field, with no call in between. (A tag handed to a
-/// vector's `push` is built aside first, in case the vector must grow, and
-/// copied into place with wide loads of the narrow stores just made: a
-/// store-forwarding stall for every tag.)
-#[derive(Clone, Default)]
+/// The first [`INLINE`] tags are kept in the record itself: the usual
+/// span's tags need no allocation of their own, and no pointer is followed
+/// to write or read them (a record comes back to its thread for reuse from
+/// another core, and a second allocation would be a second place, found
+/// only once the first has arrived, to wait for). A span with more tags
+/// moves them all to a vector of its own, whose room the record keeps for
+/// its later spans.
+///
+/// Inline slots past the tags in use hold nothing on the heap (empty tags,
+/// or the static tags of a recycled record's last span): a new tag is then
+/// written into its slot field by field, with no call in between. (A tag
+/// handed to a vector's `push` is built aside first, in case the vector
+/// must grow, and copied into place with wide loads of the narrow stores
+/// just made: a store-forwarding stall for every tag.)
+#[derive(Clone)]
 pub(crate) struct Tags {
-    slots: Vec<Tag>,
-    /// The tags in use (32 bits: with the flag below, the record's tags
-    /// take four words, not five; four billion tags would fill 224 GB).
+    /// The tags while there are at most [`INLINE`]; empty tags after they
+    /// moved to `spill`.
+    inline: [Tag; INLINE],
+    /// Every tag once there are more than [`INLINE`] (exactly those); kept
+    /// empty, with its room, while they fit inline. One word: a boxed
+    /// vector, as most records never have one.
+    #[allow(clippy::box_collection)]
+    spill: Option<Box<Vec<Tag>>>,
+    /// The tags in use (32 bits: four billion tags would fill 224 GB).
     len: u32,
     /// Whether a tag in use may hold heap memory (an owned key or string,
-    /// bytes). Without, clearing is forgetting: nothing to free.
+    /// bytes). Without, clearing inline tags is forgetting: nothing to free.
     owned: bool,
 }
 
+impl Default for Tags {
+    fn default() -> Self {
+        Tags::new()
+    }
+}
+
 impl Tags {
-    /// No tags and no slots.
+    /// No tags and no spilled room.
     pub(crate) const fn new() -> Self {
         Tags {
-            slots: Vec::new(),
+            inline: [Tag::EMPTY; INLINE],
+            spill: None,
             len: 0,
             owned: false,
         }
     }
 
-    /// The tags of `tags`, taken over without copying.
-    pub(crate) fn from_vec(tags: Vec<Tag>) -> Self {
-        Tags {
-            len: tags.len() as u32,
-            owned: tags.iter().any(Tag::on_heap),
-            slots: tags,
+    /// The tags of `tags`, taken over (inline when they fit; the vector
+    /// itself otherwise).
+    pub(crate) fn from_vec(mut tags: Vec<Tag>) -> Self {
+        let mut taken = Tags::new();
+        taken.owned = tags.iter().any(Tag::on_heap);
+        taken.len = tags.len() as u32;
+        if tags.len() <= INLINE {
+            for (slot, tag) in taken.inline.iter_mut().zip(tags.drain(..)) {
+                *slot = tag;
+            }
+        } else {
+            taken.spill = Some(Box::new(tags));
         }
+        taken
     }
 
-    /// Appends a tag: into a free slot when there is one.
+    /// Appends a tag: into a free inline slot when there is one.
     #[inline(always)]
     pub(crate) fn push_parts(&mut self, key: Cow<'static, str>, value: TagValue) {
         // (Known at compile time for a literal key and a number.)
         self.owned |= matches!(key, Cow::Owned(_)) || value.on_heap();
-        if let Some(slot) = self.slots.get_mut(self.len as usize) {
+        if let Some(slot) = self.inline.get_mut(self.len as usize) {
             // A free slot holds nothing on the heap: nothing to free, so it
             // is overwritten without being read.
             std::mem::forget(std::mem::replace(&mut slot.key, key));
             std::mem::forget(std::mem::replace(&mut slot.value, value));
             self.len += 1;
         } else {
-            self.push_new(Tag { key, value });
+            self.push_spilled(Tag { key, value });
         }
     }
 
@@ -230,38 +262,47 @@ impl Tags {
         self.push_parts(tag.key, tag.value);
     }
 
+    /// Appends a tag beyond the inline slots: the first time, the inline
+    /// tags move to the vector first.
     #[cold]
     #[inline(never)]
-    fn push_new(&mut self, tag: Tag) {
-        // Only called when every slot is in use.
-        self.slots.push(tag);
+    fn push_spilled(&mut self, tag: Tag) {
+        let spill = self.spill.get_or_insert_with(Default::default);
+        if self.len as usize == INLINE {
+            spill.clear();
+            spill.extend(
+                self.inline
+                    .iter_mut()
+                    .map(|t| std::mem::replace(t, Tag::EMPTY)),
+            );
+        }
+        spill.push(tag);
         self.len += 1;
     }
 
-    /// How many tags fit without allocating.
-    pub(crate) fn capacity(&self) -> usize {
-        self.slots.capacity()
+    /// The room of the vector for tags beyond the inline slots (0 without
+    /// one).
+    pub(crate) fn spilled_room(&self) -> usize {
+        self.spill.as_ref().map_or(0, |v| v.capacity())
     }
 
-    /// Asks for the cache lines of the first slots (two tags' worth), for
-    /// writing.
-    #[inline(always)]
-    pub(crate) fn prefetch_for_write(&self, exclusive: bool) {
-        if self.slots.capacity() != 0 {
-            let p = self.slots.as_ptr().cast::<u8>();
-            crate::reporter::pool::prefetch_line(p, exclusive);
-            crate::reporter::pool::prefetch_line(p.wrapping_add(64), exclusive);
-        }
+    /// Heap memory this list holds: its vector's box and room.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.spill.as_ref().map_or(0, |v| {
+            std::mem::size_of::<Vec<Tag>>() + v.capacity() * std::mem::size_of::<Tag>()
+        })
     }
 
-    /// Asks the processor to bring the slots of the tags in use in, for
-    /// reading (the reporter thread, a few spans ahead of encoding them;
-    /// at most 192 bytes of them: the usual span's tags and then some).
+    /// Asks the processor to bring the tags in use in, for reading, where
+    /// they are not in the record itself (the reporter thread, a few spans
+    /// ahead of encoding them; at most 192 bytes of them).
     #[inline(always)]
     pub(crate) fn prefetch_for_read(&self) {
-        if self.len != 0 {
-            let bytes = (self.len as usize * std::mem::size_of::<Tag>()).min(3 * 64);
-            crate::reporter::pool::prefetch_lines_for_read(self.slots.as_ptr().cast(), bytes);
+        if self.len as usize > INLINE {
+            if let Some(v) = &self.spill {
+                let bytes = (v.len() * std::mem::size_of::<Tag>()).min(3 * 64);
+                crate::reporter::pool::prefetch_lines_for_read(v.as_ptr().cast(), bytes);
+            }
         }
     }
 
@@ -270,21 +311,27 @@ impl Tags {
         self.owned
     }
 
-    /// Removes every tag, keeping their slots. Owned keys and values are
-    /// freed here; without any, the slots are not even touched (they keep
-    /// their values until overwritten).
+    /// Removes every tag, keeping the vector's room. Owned keys and values
+    /// are freed here; without any, inline tags are not even touched (they
+    /// keep their values until overwritten).
     #[inline(always)]
     pub(crate) fn clear(&mut self) {
-        if self.owned {
-            self.clear_owned();
+        if self.owned || self.len as usize > INLINE {
+            self.clear_slow();
         }
         self.len = 0;
     }
 
     #[inline(never)]
-    fn clear_owned(&mut self) {
-        for slot in &mut self.slots[..self.len as usize] {
-            *slot = Tag::EMPTY;
+    fn clear_slow(&mut self) {
+        if self.len as usize > INLINE {
+            if let Some(v) = &mut self.spill {
+                v.clear();
+            }
+        } else {
+            for slot in &mut self.inline[..self.len as usize] {
+                *slot = Tag::EMPTY;
+            }
         }
         self.owned = false;
     }
@@ -300,7 +347,11 @@ impl std::ops::Deref for Tags {
     type Target = [Tag];
 
     fn deref(&self) -> &[Tag] {
-        &self.slots[..self.len as usize]
+        let len = self.len as usize;
+        match &self.spill {
+            Some(v) if len > INLINE => v,
+            _ => &self.inline[..len.min(INLINE)],
+        }
     }
 }
 
@@ -399,7 +450,7 @@ mod tests {
         assert!(!tags.owned());
         tags.clear();
         assert!(tags.is_empty());
-        assert_eq!(tags.slots[1].key, "b", "slots untouched");
+        assert_eq!(tags.inline[1].key, "b", "slots untouched");
         tags.push_parts(Cow::Borrowed("c"), TagValue::Bool(true));
         assert_eq!(&tags[..], &[Tag::new("c", true)][..]);
         for (key, value) in [
@@ -413,48 +464,56 @@ mod tests {
             assert!(tags.owned());
             tags.clear();
             assert!(!tags.owned() && tags.is_empty());
-            assert!(tags.slots.iter().all(|t| *t == Tag::EMPTY), "freed");
+            assert!(tags.inline.iter().all(|t| *t == Tag::EMPTY), "freed");
         }
         let taken = Tags::from_vec(vec![Tag::new("a", 1), Tag::new("b", "x".to_owned())]);
         assert!(taken.owned());
         assert!(!Tags::from_vec(vec![Tag::new("a", 1)]).owned());
     }
 
-    /// Tags written into emptied slots read back in order; clearing frees
-    /// owned keys and values and keeps the slots; more tags than slots grow.
+    /// Tags read back in order, inline or moved to their own vector;
+    /// clearing frees owned keys and values and keeps the vector's room,
+    /// which the next span with more tags than fit inline reuses.
     #[test]
-    fn tag_slots_are_reused_in_order() {
+    fn tags_beyond_the_inline_slots_move_out_and_their_room_is_reused() {
         let mut tags = Tags::from_vec(Vec::with_capacity(4));
+        assert_eq!(tags.spilled_room(), 0, "no tags: no vector kept");
         for i in 0..3 {
             tags.push_parts(Cow::Owned(format!("k{i}")), TagValue::from(format!("v{i}")));
         }
         assert_eq!(tags.len(), 3);
-        tags.clear();
-        assert!(tags.is_empty());
+        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
+        assert_eq!(keys, ["k0", "k1", "k2"]);
         assert!(
-            tags.slots.iter().all(|t| *t == Tag::EMPTY),
-            "owned parts freed"
+            tags.inline.iter().all(|t| *t == Tag::EMPTY),
+            "the inline tags moved to the vector"
         );
-        let room = tags.capacity();
+        let room = tags.spilled_room();
+        assert!(room >= 3);
+        assert!(tags.heap_bytes() >= 3 * std::mem::size_of::<Tag>());
+        tags.clear();
+        assert!(tags.is_empty() && !tags.owned());
         tags.push_parts(Cow::Borrowed("a"), TagValue::I64(1));
-        tags.extend([Tag::new("b", true), Tag::new("c", 2.5)]);
+        tags.extend([Tag::new("b", true)]);
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags[1].value, TagValue::Bool(true));
+        tags.push(Tag::new("c", 2.5));
         tags.push(Tag::new("d", "x"));
-        assert_eq!(
-            tags.capacity(),
-            room,
-            "3 slots reused, the 4th fits the room"
-        );
+        assert_eq!(tags.spilled_room(), room.max(4), "the room reused");
         let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
         assert_eq!(keys, ["a", "b", "c", "d"]);
-        assert_eq!(tags[1].value, TagValue::Bool(true));
         let mut copy = tags.clone();
         copy.clear();
         copy.push(Tag::new("z", 0));
         assert_eq!(copy.len(), 1);
+        assert_eq!(&copy[..], &[Tag::new("z", 0)][..]);
         assert_eq!(tags.len(), 4, "a clone is independent");
         let from: Tags = vec![Tag::new("x", 1)].into();
         assert_eq!(from.len(), 1);
         assert_eq!(format!("{from:?}"), "[x=1]");
+        let many = Tags::from_vec((0..5).map(|i| Tag::new("k", i)).collect());
+        assert_eq!(many.len(), 5);
+        assert_eq!(many[4].value, TagValue::I64(4));
     }
 
     #[test]

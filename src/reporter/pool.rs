@@ -181,17 +181,12 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
                     Some(b) => b,
                     None => refill(&mut local)?,
                 };
-                // The boxes of the next spans, on their way while this span
-                // runs: a box's record four spans ahead, the tag slots of the
-                // one two spans ahead (its record, prefetched two spans ago,
-                // tells where they are).
+                // The box of a next span, on its way while this span runs:
+                // its record, the usual span's tags included, four spans
+                // ahead.
                 let n = local.len();
                 if n > 0 {
-                    let exclusive = prefetchw_supported();
-                    prefetch_for_write(&local[n.saturating_sub(AHEAD)], exclusive);
-                    local[n.saturating_sub(AHEAD / 2)]
-                        .tags
-                        .prefetch_for_write(exclusive);
+                    prefetch_for_write(&local[n.saturating_sub(AHEAD)], prefetchw_supported());
                 }
                 let mut b = b;
                 // A box the reporter thread returned as it was holds its last
@@ -331,7 +326,7 @@ pub(crate) fn prefetchw_supported() -> bool {
 #[inline(always)]
 fn empty(span: &mut SpanData) {
     if span.tags.owned()
-        || span.tags.capacity() > KEEP_TAGS
+        || span.tags.spilled_room() > KEEP_TAGS
         || !matches!(span.operation_name, Cow::Borrowed(_))
         || span.references.capacity() != 0
         || !span.logs.is_empty()
@@ -345,7 +340,7 @@ fn empty(span: &mut SpanData) {
 #[inline(never)]
 fn empty_heap(span: &mut SpanData) {
     span.operation_name = Cow::Borrowed("");
-    if span.tags.capacity() > KEEP_TAGS {
+    if span.tags.spilled_room() > KEEP_TAGS {
         span.tags = Default::default();
     } else {
         span.tags.clear();
@@ -406,8 +401,8 @@ fn owned_bytes(span: &SpanData) -> usize {
         } else {
             0
         };
-    if span.tags.capacity() > KEEP_TAGS {
-        bytes += span.tags.capacity() * std::mem::size_of::<Tag>();
+    if span.tags.spilled_room() > KEEP_TAGS {
+        bytes += span.tags.heap_bytes();
     }
     for log in &span.logs {
         bytes += log.fields.capacity() * std::mem::size_of::<Tag>()
@@ -528,7 +523,10 @@ mod tests {
     fn assert_emptied(b: &SpanData) {
         assert_eq!(b.operation_name, "");
         assert!(b.tags.is_empty());
-        assert!(b.tags.capacity() <= KEEP_TAGS, "large tag room is not kept");
+        assert!(
+            b.tags.spilled_room() <= KEEP_TAGS,
+            "large tag room is not kept"
+        );
         assert!(b.logs.is_empty() && b.references.is_empty());
     }
 
@@ -560,16 +558,16 @@ mod tests {
             }
             // Whichever box this thread gets (other tests share the pool),
             // it comes without tags, names nothing owned, and writes its
-            // next tags into the slots it has.
+            // next tags into its own slots, keeping the room it has.
             let mut b = take().expect("a box from the pool");
             assert!(b.tags.is_empty());
             assert!(matches!(b.operation_name, Cow::Borrowed(_)));
             assert!(b.logs.is_empty() && b.references.capacity() == 0);
-            let room = b.tags.capacity();
+            let room = b.tags.spilled_room();
             b.tags.push(Tag::new("k", 1));
             assert_eq!(b.tags.len(), 1);
             assert_eq!(b.tags[0].key, "k");
-            assert_eq!(b.tags.capacity(), room.max(1));
+            assert_eq!(b.tags.spilled_room(), room);
         })
         .join()
         .unwrap();
