@@ -1,6 +1,7 @@
 //! A sampled child span's application-thread cost in bursts and flat out,
 //! with and without its 2 tags (and, in bursts, with a third whose value
-//! is allocated for the span): where the cost of a delivered span goes.
+//! is allocated for the span, or with 5 static tags, more than a record
+//! holds in itself): where the cost of a delivered span goes.
 //!
 //! ```sh
 //! cargo run --release --example bursts
@@ -61,6 +62,9 @@ enum Tags {
     Two,
     /// The two and a `url` allocated for the span.
     TwoAndOwned,
+    /// Five, nothing allocated: three beyond the two a record holds in
+    /// itself.
+    Five,
 }
 
 /// One round: `spans` children of 100-child traces; CPU ns per child.
@@ -81,6 +85,14 @@ fn round(tracer: &Tracer, spans: u64, tags: Tags) -> f64 {
                         .set_tag("component", "bench")
                         .set_tag("n", 7)
                         .set_tag("url", format!("/items/{i}"));
+                }
+                Tags::Five => {
+                    child
+                        .set_tag("component", "bench")
+                        .set_tag("n", 7)
+                        .set_tag("http.method", "GET")
+                        .set_tag("http.status_code", 200)
+                        .set_tag("span.kind", "server");
                 }
             }
         }
@@ -109,6 +121,7 @@ fn main() {
         ("burst, 2 tags", 100_000, 30, Tags::Two),
         ("burst, no tags", 100_000, 30, Tags::None),
         ("burst, + owned tag", 100_000, 30, Tags::TwoAndOwned),
+        ("burst, 5 tags", 100_000, 30, Tags::Five),
         ("flat out, 2 tags", 1_000_000, 0, Tags::Two),
         ("flat out, no tags", 1_000_000, 0, Tags::None),
     ];

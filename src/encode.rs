@@ -478,12 +478,16 @@ fn write_span<W: Wire>(w: &mut W, s: &SpanData, trim: Trim, max_tag_len: usize, 
         (false, true) => Some("tags"),
         (true, true) => Some("logs,tags"),
     };
-    let tags: &[Tag] = if trim.tags { &[] } else { &s.tags };
-    let tag_count = tags.len() + usize::from(marker.is_some());
+    let (first, rest) = if trim.tags {
+        (&[][..], &[][..])
+    } else {
+        s.tags.as_slices()
+    };
+    let tag_count = first.len() + rest.len() + usize::from(marker.is_some());
     if tag_count > 0 {
         w.field(out, TType::List, 10);
         w.list(out, TType::Struct, tag_count);
-        for t in tags {
+        for t in first.iter().chain(rest) {
             write_tag(w, out, &t.key, &t.value, max_tag_len, max_tag_len);
         }
         if let Some(m) = marker {

@@ -75,12 +75,16 @@ pub(crate) struct WireRef {
 
 /// A finished span, as reported: what [span observers](crate::SpanObserver)
 /// receive and what the in-memory reporter (feature `testing`) keeps.
+// Laid out in this order (`repr(C)`), its tags last and their inline slots
+// last of all: the usual span, with two tags, writes only the record's
+// first `pool::USUAL_BYTES` bytes, and inline slots it does not use are
+// never touched, by either thread.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct FinishedSpan {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) parent_id: SpanId,
-    pub(crate) flags: Flags,
     pub(crate) operation_name: Cow<'static, str>,
     /// Empty when the only reference is the `ChildOf` named by `parent_id`.
     pub(crate) references: Thin<WireRef>,
@@ -88,12 +92,14 @@ pub struct FinishedSpan {
     /// the span finishes); [`times`](FinishedSpan::times) converts them.
     pub(crate) start: u64,
     pub(crate) end: u64,
-    /// In reusable slots: a recycled record's tags need no allocation.
-    pub(crate) tags: Tags,
     pub(crate) logs: Thin<LogRecord>,
+    pub(crate) flags: Flags,
     /// Started without a local parent: its end closes this process's segment
     /// of the trace.
     pub(crate) local_root: bool,
+    /// The first tags in the record itself, the others in reusable slots:
+    /// a recycled record's tags need no allocation.
+    pub(crate) tags: Tags,
 }
 
 /// The reporter's name for a finished span.
@@ -1270,10 +1276,21 @@ mod size_tests {
     }
 
     /// A span's record makes the round trip to the reporter thread's core
-    /// and back, a cache line at a time: with the usual span's two tags
-    /// inside, three and a half lines' worth at most.
+    /// and back, a cache line at a time: the usual span, with two tags,
+    /// fills three and a half lines' worth at most, and its unused inline
+    /// tag slots come after all it fills.
     #[test]
-    fn span_record_fills_at_most_three_and_a_half_cache_lines() {
-        assert!(std::mem::size_of::<super::SpanData>() <= 224);
+    fn the_usual_span_fills_three_and_a_half_cache_lines_of_its_record() {
+        use crate::tag::{Tag, Tags, INLINE};
+        let usual = std::mem::offset_of!(super::SpanData, tags)
+            + Tags::INLINE_OFFSET
+            + 2 * std::mem::size_of::<Tag>();
+        assert_eq!(usual, crate::reporter::pool::USUAL_BYTES);
+        assert!(usual <= 224);
+        assert_eq!(
+            std::mem::size_of::<super::SpanData>(),
+            usual + (INLINE - 2) * std::mem::size_of::<Tag>(),
+            "the inline slots beyond the usual two are last"
+        );
     }
 }

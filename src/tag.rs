@@ -170,41 +170,42 @@ impl Tag {
     }
 }
 
-/// Tags a span record holds in itself: the usual span's two, or a root's
-/// sampler tags.
-pub(crate) const INLINE: usize = 2;
+/// Tags a span record holds in itself: the usual span's two, a root's
+/// sampler tags, or the five or so of an instrumented request.
+pub(crate) const INLINE: usize = 6;
 
 /// The tags of a recording span, in order.
 ///
-/// The first [`INLINE`] tags are kept in the record itself: the usual
-/// span's tags need no allocation of their own, and no pointer is followed
-/// to write or read them (a record comes back to its thread for reuse from
-/// another core, and a second allocation would be a second place, found
-/// only once the first has arrived, to wait for). A span with more tags
-/// moves them all to a vector of its own, whose room the record keeps for
-/// its later spans.
+/// The first [`INLINE`] tags are kept in the record itself: they need no
+/// allocation of their own, and no pointer is followed to write or read
+/// them (a record comes back to its thread for reuse from another core,
+/// and a second allocation would be a second place, found only once the
+/// first has arrived, to wait for). The inline slots come last in the
+/// record, so that slots a span does not use are not touched. Tags beyond
+/// those go to slots in a vector of the record's own, kept with its room
+/// for the record's later spans.
 ///
-/// Inline slots past the tags in use hold nothing on the heap (empty tags,
-/// or the static tags of a recycled record's last span): a new tag is then
-/// written into its slot field by field, with no call in between. (A tag
-/// handed to a vector's `push` is built aside first, in case the vector
-/// must grow, and copied into place with wide loads of the narrow stores
-/// just made: a store-forwarding stall for every tag.)
+/// Slots past the tags in use hold nothing on the heap (empty tags, or the
+/// static tags of a recycled record's last span): a new tag is then written
+/// into its slot field by field, with no call in between, and clearing
+/// static tags only forgets them, without reading the slots. (A tag handed
+/// to a vector's `push` is built aside first, in case the vector must
+/// grow, and copied into place with wide loads of the narrow stores just
+/// made: a store-forwarding stall for every tag.)
 #[derive(Clone)]
+#[repr(C)]
 pub(crate) struct Tags {
-    /// The tags while there are at most [`INLINE`]; empty tags after they
-    /// moved to `spill`.
-    inline: [Tag; INLINE],
-    /// Every tag once there are more than [`INLINE`] (exactly those); kept
-    /// empty, with its room, while they fit inline. One word: a boxed
+    /// Slots for the tags after the first [`INLINE`]. One word: a boxed
     /// vector, as most records never have one.
     #[allow(clippy::box_collection)]
-    spill: Option<Box<Vec<Tag>>>,
+    more: Option<Box<Vec<Tag>>>,
     /// The tags in use (32 bits: four billion tags would fill 224 GB).
     len: u32,
     /// Whether a tag in use may hold heap memory (an owned key or string,
-    /// bytes). Without, clearing inline tags is forgetting: nothing to free.
+    /// bytes). Without, clearing is forgetting: nothing to free.
     owned: bool,
+    /// The first tags, last in the record.
+    inline: [Tag; INLINE],
 }
 
 impl Default for Tags {
@@ -214,46 +215,53 @@ impl Default for Tags {
 }
 
 impl Tags {
-    /// No tags and no spilled room.
+    /// Where the inline slots start.
+    pub(crate) const INLINE_OFFSET: usize = std::mem::offset_of!(Tags, inline);
+
+    /// No tags and no slots beyond the inline ones.
     pub(crate) const fn new() -> Self {
         Tags {
             inline: [Tag::EMPTY; INLINE],
-            spill: None,
+            more: None,
             len: 0,
             owned: false,
         }
     }
 
-    /// The tags of `tags`, taken over (inline when they fit; the vector
-    /// itself otherwise).
+    /// The tags of `tags`, taken over (the vector itself keeps those after
+    /// the first [`INLINE`]).
     pub(crate) fn from_vec(mut tags: Vec<Tag>) -> Self {
         let mut taken = Tags::new();
         taken.owned = tags.iter().any(Tag::on_heap);
         taken.len = tags.len() as u32;
-        if tags.len() <= INLINE {
-            for (slot, tag) in taken.inline.iter_mut().zip(tags.drain(..)) {
-                *slot = tag;
-            }
-        } else {
-            taken.spill = Some(Box::new(tags));
+        let first = tags.len().min(INLINE);
+        for (slot, tag) in taken.inline.iter_mut().zip(tags.drain(..first)) {
+            *slot = tag;
+        }
+        if !tags.is_empty() {
+            taken.more = Some(Box::new(tags));
         }
         taken
     }
 
-    /// Appends a tag: into a free inline slot when there is one.
+    /// Appends a tag: into a free slot when there is one.
     #[inline(always)]
     pub(crate) fn push_parts(&mut self, key: Cow<'static, str>, value: TagValue) {
         // (Known at compile time for a literal key and a number.)
         self.owned |= matches!(key, Cow::Owned(_)) || value.on_heap();
-        if let Some(slot) = self.inline.get_mut(self.len as usize) {
-            // A free slot holds nothing on the heap: nothing to free, so it
-            // is overwritten without being read.
-            std::mem::forget(std::mem::replace(&mut slot.key, key));
-            std::mem::forget(std::mem::replace(&mut slot.value, value));
-            self.len += 1;
-        } else {
-            self.push_spilled(Tag { key, value });
-        }
+        let i = self.len as usize;
+        let slot = match self.inline.get_mut(i) {
+            Some(slot) => slot,
+            None => match self.more.as_mut().and_then(|v| v.get_mut(i - INLINE)) {
+                Some(slot) => slot,
+                None => return self.push_new(Tag { key, value }),
+            },
+        };
+        // A free slot holds nothing on the heap: nothing to free, so it is
+        // overwritten without being read.
+        std::mem::forget(std::mem::replace(&mut slot.key, key));
+        std::mem::forget(std::mem::replace(&mut slot.value, value));
+        self.len += 1;
     }
 
     /// Appends a tag.
@@ -262,45 +270,78 @@ impl Tags {
         self.push_parts(tag.key, tag.value);
     }
 
-    /// Appends a tag beyond the inline slots: the first time, the inline
-    /// tags move to the vector first.
     #[cold]
     #[inline(never)]
-    fn push_spilled(&mut self, tag: Tag) {
-        let spill = self.spill.get_or_insert_with(Default::default);
-        if self.len as usize == INLINE {
-            spill.clear();
-            spill.extend(
-                self.inline
-                    .iter_mut()
-                    .map(|t| std::mem::replace(t, Tag::EMPTY)),
-            );
-        }
-        spill.push(tag);
+    fn push_new(&mut self, tag: Tag) {
+        // Only called when every slot is in use.
+        self.more.get_or_insert_with(Default::default).push(tag);
         self.len += 1;
     }
 
-    /// The room of the vector for tags beyond the inline slots (0 without
-    /// one).
-    pub(crate) fn spilled_room(&self) -> usize {
-        self.spill.as_ref().map_or(0, |v| v.capacity())
+    /// The tags in use: the inline ones, then the others.
+    pub(crate) fn as_slices(&self) -> (&[Tag], &[Tag]) {
+        let len = self.len as usize;
+        let first = &self.inline[..len.min(INLINE)];
+        let rest = match &self.more {
+            Some(v) if len > INLINE => v.get(..len - INLINE).unwrap_or(&[]),
+            _ => &[],
+        };
+        (first, rest)
     }
 
-    /// Heap memory this list holds: its vector's box and room.
+    /// The tags in use, in order.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Tag> + Clone {
+        let (first, rest) = self.as_slices();
+        first.iter().chain(rest)
+    }
+
+    /// How many tags are in use.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether no tag is in use.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The tag at `i`, if in use.
+    #[cfg(test)]
+    pub(crate) fn get(&self, i: usize) -> Option<&Tag> {
+        self.iter().nth(i)
+    }
+
+    /// The room for tags beyond the inline ones (0 without any).
+    pub(crate) fn more_room(&self) -> usize {
+        self.more.as_ref().map_or(0, |v| v.capacity())
+    }
+
+    /// Heap memory this list holds: its slot vector's box and room.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.spill.as_ref().map_or(0, |v| {
+        self.more.as_ref().map_or(0, |v| {
             std::mem::size_of::<Vec<Tag>>() + v.capacity() * std::mem::size_of::<Tag>()
         })
     }
 
-    /// Asks the processor to bring the tags in use in, for reading, where
-    /// they are not in the record itself (the reporter thread, a few spans
-    /// ahead of encoding them; at most 192 bytes of them).
+    /// Asks the processor to bring the tags in use beyond the usual span's
+    /// two in, for reading (the reporter thread, a few spans ahead of
+    /// encoding them: the record's first lines, the two included, are
+    /// asked for separately; at most 192 bytes of the inline slots and of
+    /// the others each).
     #[inline(always)]
-    pub(crate) fn prefetch_for_read(&self) {
-        if self.len as usize > INLINE {
-            if let Some(v) = &self.spill {
-                let bytes = (v.len() * std::mem::size_of::<Tag>()).min(3 * 64);
+    pub(crate) fn prefetch_beyond_two_for_read(&self) {
+        let len = self.len as usize;
+        if len > 2 {
+            let inline = (len.min(INLINE) - 2) * std::mem::size_of::<Tag>();
+            crate::reporter::pool::prefetch_lines_for_read(
+                self.inline[2..].as_ptr().cast(),
+                inline.min(3 * 64),
+            );
+        }
+        if len > INLINE {
+            if let Some(v) = &self.more {
+                let bytes = ((len - INLINE) * std::mem::size_of::<Tag>()).min(3 * 64);
                 crate::reporter::pool::prefetch_lines_for_read(v.as_ptr().cast(), bytes);
             }
         }
@@ -311,25 +352,25 @@ impl Tags {
         self.owned
     }
 
-    /// Removes every tag, keeping the vector's room. Owned keys and values
-    /// are freed here; without any, inline tags are not even touched (they
-    /// keep their values until overwritten).
+    /// Removes every tag, keeping their slots. Owned keys and values are
+    /// freed here; without any, the slots are not even touched (they keep
+    /// their values until overwritten).
     #[inline(always)]
     pub(crate) fn clear(&mut self) {
-        if self.owned || self.len as usize > INLINE {
-            self.clear_slow();
+        if self.owned {
+            self.clear_owned();
         }
         self.len = 0;
     }
 
     #[inline(never)]
-    fn clear_slow(&mut self) {
-        if self.len as usize > INLINE {
-            if let Some(v) = &mut self.spill {
-                v.clear();
-            }
-        } else {
-            for slot in &mut self.inline[..self.len as usize] {
+    fn clear_owned(&mut self) {
+        let len = self.len as usize;
+        for slot in &mut self.inline[..len.min(INLINE)] {
+            *slot = Tag::EMPTY;
+        }
+        if let Some(v) = &mut self.more {
+            for slot in v.iter_mut().take(len.saturating_sub(INLINE)) {
                 *slot = Tag::EMPTY;
             }
         }
@@ -340,18 +381,6 @@ impl Tags {
 impl From<Vec<Tag>> for Tags {
     fn from(tags: Vec<Tag>) -> Self {
         Tags::from_vec(tags)
-    }
-}
-
-impl std::ops::Deref for Tags {
-    type Target = [Tag];
-
-    fn deref(&self) -> &[Tag] {
-        let len = self.len as usize;
-        match &self.spill {
-            Some(v) if len > INLINE => v,
-            _ => &self.inline[..len.min(INLINE)],
-        }
     }
 }
 
@@ -452,7 +481,7 @@ mod tests {
         assert!(tags.is_empty());
         assert_eq!(tags.inline[1].key, "b", "slots untouched");
         tags.push_parts(Cow::Borrowed("c"), TagValue::Bool(true));
-        assert_eq!(&tags[..], &[Tag::new("c", true)][..]);
+        assert_eq!(tags.iter().collect::<Vec<_>>(), [&Tag::new("c", true)]);
         for (key, value) in [
             (Cow::Owned("k".to_owned()), TagValue::I64(1)),
             (Cow::Borrowed("k"), TagValue::from("v".to_owned())),
@@ -471,49 +500,66 @@ mod tests {
         assert!(!Tags::from_vec(vec![Tag::new("a", 1)]).owned());
     }
 
-    /// Tags read back in order, inline or moved to their own vector;
-    /// clearing frees owned keys and values and keeps the vector's room,
-    /// which the next span with more tags than fit inline reuses.
+    /// Tags read back in order, inline or in their slots beyond; clearing
+    /// frees owned keys and values and keeps the slots, which the next
+    /// span with more tags than fit inline reuses.
     #[test]
-    fn tags_beyond_the_inline_slots_move_out_and_their_room_is_reused() {
+    fn tags_beyond_the_inline_slots_go_to_slots_whose_room_is_reused() {
+        let n = INLINE + 2;
         let mut tags = Tags::from_vec(Vec::with_capacity(4));
-        assert_eq!(tags.spilled_room(), 0, "no tags: no vector kept");
-        for i in 0..3 {
+        assert_eq!(tags.more_room(), 0, "no tags: no slots beyond kept");
+        for i in 0..n {
             tags.push_parts(Cow::Owned(format!("k{i}")), TagValue::from(format!("v{i}")));
         }
-        assert_eq!(tags.len(), 3);
-        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
-        assert_eq!(keys, ["k0", "k1", "k2"]);
-        assert!(
-            tags.inline.iter().all(|t| *t == Tag::EMPTY),
-            "the inline tags moved to the vector"
-        );
-        let room = tags.spilled_room();
-        assert!(room >= 3);
-        assert!(tags.heap_bytes() >= 3 * std::mem::size_of::<Tag>());
+        assert_eq!(tags.len(), n);
+        let keys: Vec<String> = tags.iter().map(|t| t.key.to_string()).collect();
+        let expected: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        assert_eq!(keys, expected);
+        let (first, rest) = tags.as_slices();
+        assert_eq!((first.len(), rest.len()), (INLINE, 2));
+        let room = tags.more_room();
+        assert!(room >= 2);
+        assert!(tags.heap_bytes() >= room * std::mem::size_of::<Tag>());
         tags.clear();
         assert!(tags.is_empty() && !tags.owned());
-        tags.push_parts(Cow::Borrowed("a"), TagValue::I64(1));
+        assert!(
+            tags.inline.iter().all(|t| *t == Tag::EMPTY),
+            "owned parts freed"
+        );
+        assert!(
+            tags.more.as_ref().unwrap().iter().all(|t| *t == Tag::EMPTY),
+            "owned parts freed beyond the inline slots too"
+        );
+        for i in 0..n as i64 {
+            tags.push(Tag::new("s", i));
+        }
         tags.extend([Tag::new("b", true)]);
-        assert_eq!(tags.len(), 2);
-        assert_eq!(tags[1].value, TagValue::Bool(true));
-        tags.push(Tag::new("c", 2.5));
-        tags.push(Tag::new("d", "x"));
-        assert_eq!(tags.spilled_room(), room.max(4), "the room reused");
-        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_ref()).collect();
-        assert_eq!(keys, ["a", "b", "c", "d"]);
+        assert_eq!(tags.len(), n + 1);
+        assert!(tags.more_room() >= 3);
+        let room = tags.more_room();
+        assert_eq!(tags.get(n).unwrap().value, TagValue::Bool(true));
+        assert_eq!(tags.iter().next_back().unwrap().key, "b");
+        // Static tags are forgotten, not read: their slots keep them.
+        tags.clear();
+        assert_eq!(tags.inline[1].value, TagValue::I64(1), "slots untouched");
+        assert_eq!(tags.more.as_ref().unwrap()[2].key, "b", "slots untouched");
+        for i in 0..n + 1 {
+            tags.push(Tag::new("t", i as i64));
+        }
+        assert_eq!(tags.more_room(), room, "the slots reused");
+        assert_eq!(tags.get(n).unwrap().value, TagValue::I64(n as i64));
         let mut copy = tags.clone();
         copy.clear();
         copy.push(Tag::new("z", 0));
-        assert_eq!(copy.len(), 1);
-        assert_eq!(&copy[..], &[Tag::new("z", 0)][..]);
-        assert_eq!(tags.len(), 4, "a clone is independent");
+        assert_eq!(copy.iter().collect::<Vec<_>>(), [&Tag::new("z", 0)]);
+        assert_eq!(tags.len(), n + 1, "a clone is independent");
         let from: Tags = vec![Tag::new("x", 1)].into();
         assert_eq!(from.len(), 1);
         assert_eq!(format!("{from:?}"), "[x=1]");
-        let many = Tags::from_vec((0..5).map(|i| Tag::new("k", i)).collect());
-        assert_eq!(many.len(), 5);
-        assert_eq!(many[4].value, TagValue::I64(4));
+        let many = Tags::from_vec((0..n as i64 + 3).map(|i| Tag::new("k", i)).collect());
+        assert_eq!(many.len(), n + 3);
+        let values: Vec<i64> = many.iter().filter_map(|t| t.value.as_i64()).collect();
+        assert_eq!(values, (0..n as i64 + 3).collect::<Vec<_>>());
     }
 
     #[test]

@@ -182,8 +182,8 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
                     None => refill(&mut local)?,
                 };
                 // The box of a next span, on its way while this span runs:
-                // its record, the usual span's tags included, four spans
-                // ahead.
+                // the lines of its record the usual span fills, its two
+                // tags included, four spans ahead.
                 let n = local.len();
                 if n > 0 {
                     prefetch_for_write(&local[n.saturating_sub(AHEAD)], prefetchw_supported());
@@ -224,29 +224,34 @@ const AHEAD: usize = 4;
 /// come from the reporter's core.
 #[inline(always)]
 fn prefetch_for_write(span: &SpanData, exclusive: bool) {
-    // As many lines as the record fills, from its start: where it straddles
-    // one more, that last line is left to the stores. Asking for it as well
+    // As many lines as the usual span fills, from the record's start: where
+    // it straddles one more, that last line is left to the stores (and the
+    // lines of further tags, to theirs). Asking for it as well
     // was slower (`cargo bench --bench ratio`, alternated: ours /
     // rustracing_jaeger medians 0.30-0.37 -> 0.33-0.54, three pairs); boxes
     // lie side by side, so that line is also the next box's first, perhaps
     // in use on the other core at the time.
     let p = (span as *const SpanData).cast::<u8>();
-    let lines = std::mem::size_of::<SpanData>().div_ceil(64);
+    let lines = USUAL_BYTES.div_ceil(64);
     for i in 0..lines {
         prefetch_line(p.wrapping_add(i * 64), exclusive);
     }
 }
 
-/// Asks the processor to bring the record of `span` in, for reading: the
-/// reporter thread asks for the records of the spans it will encode next,
-/// which are still in the cache of the core that finished them, while it
-/// encodes this one (each would otherwise stall it on its first field).
+/// The bytes of its record the usual span fills: all but the inline tag
+/// slots after its two tags, which come last.
+pub(crate) const USUAL_BYTES: usize = std::mem::offset_of!(SpanData, tags)
+    + crate::tag::Tags::INLINE_OFFSET
+    + 2 * std::mem::size_of::<Tag>();
+
+/// Asks the processor to bring the record of `span` in, for reading (the
+/// part the usual span fills): the reporter thread asks for the records
+/// of the spans it will encode next, which are still in the cache of the
+/// core that finished them, while it encodes this one (each would
+/// otherwise stall it on its first field).
 #[inline(always)]
 pub(crate) fn prefetch_for_read(span: &SpanData) {
-    prefetch_lines_for_read(
-        (span as *const SpanData).cast(),
-        std::mem::size_of::<SpanData>(),
-    );
+    prefetch_lines_for_read((span as *const SpanData).cast(), USUAL_BYTES);
 }
 
 /// Read prefetches of every cache line of the `bytes` bytes at `p`,
@@ -326,7 +331,7 @@ pub(crate) fn prefetchw_supported() -> bool {
 #[inline(always)]
 fn empty(span: &mut SpanData) {
     if span.tags.owned()
-        || span.tags.spilled_room() > KEEP_TAGS
+        || span.tags.more_room() > KEEP_TAGS
         || !matches!(span.operation_name, Cow::Borrowed(_))
         || span.references.capacity() != 0
         || !span.logs.is_empty()
@@ -340,7 +345,7 @@ fn empty(span: &mut SpanData) {
 #[inline(never)]
 fn empty_heap(span: &mut SpanData) {
     span.operation_name = Cow::Borrowed("");
-    if span.tags.spilled_room() > KEEP_TAGS {
+    if span.tags.more_room() > KEEP_TAGS {
         span.tags = Default::default();
     } else {
         span.tags.clear();
@@ -401,7 +406,7 @@ fn owned_bytes(span: &SpanData) -> usize {
         } else {
             0
         };
-    if span.tags.spilled_room() > KEEP_TAGS {
+    if span.tags.more_room() > KEEP_TAGS {
         bytes += span.tags.heap_bytes();
     }
     for log in &span.logs {
@@ -524,7 +529,7 @@ mod tests {
         assert_eq!(b.operation_name, "");
         assert!(b.tags.is_empty());
         assert!(
-            b.tags.spilled_room() <= KEEP_TAGS,
+            b.tags.more_room() <= KEEP_TAGS,
             "large tag room is not kept"
         );
         assert!(b.logs.is_empty() && b.references.is_empty());
@@ -563,11 +568,11 @@ mod tests {
             assert!(b.tags.is_empty());
             assert!(matches!(b.operation_name, Cow::Borrowed(_)));
             assert!(b.logs.is_empty() && b.references.capacity() == 0);
-            let room = b.tags.spilled_room();
+            let room = b.tags.more_room();
             b.tags.push(Tag::new("k", 1));
             assert_eq!(b.tags.len(), 1);
-            assert_eq!(b.tags[0].key, "k");
-            assert_eq!(b.tags.spilled_room(), room);
+            assert_eq!(b.tags.get(0).map(|t| t.key.as_ref()), Some("k"));
+            assert_eq!(b.tags.more_room(), room);
         })
         .join()
         .unwrap();
@@ -634,8 +639,8 @@ mod tests {
     }
 
     #[test]
-    fn a_read_prefetch_covers_every_line_a_record_touches() {
-        let size = std::mem::size_of::<SpanData>();
+    fn a_read_prefetch_covers_every_line_the_usual_span_touches() {
+        let size = USUAL_BYTES;
         for address in [0x1000, 0x1003, 0x1010, 0x1030, 0x103f, 0x1040] {
             let offsets: Vec<usize> = line_offsets(address, size).collect();
             let first_line = address & !63;

@@ -358,9 +358,10 @@ fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
         if let Some(next) = ahead.get(READ_AHEAD - 1) {
             pool::prefetch_for_read(next);
         }
-        // Its record, asked for two spans ago, tells where its tags are.
+        // Its record, asked for two spans ago, tells how many tags it has
+        // beyond the usual two, and where those after the inline ones are.
         if let Some(next) = ahead.get(READ_AHEAD / 2 - 1) {
-            next.tags.prefetch_for_read();
+            next.tags.prefetch_beyond_two_for_read();
         }
         f(span);
     }
