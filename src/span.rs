@@ -686,10 +686,10 @@ pub struct SpanBuilder<'t> {
 /// besides its lent parent, initial tags), so that moving the usual
 /// builder, which has neither, copies no partly written vector (a wide
 /// load of the narrow stores just made would stall on store forwarding);
-/// and a span record's references and logs, so that the record, its usual
-/// two tags inside, fits in three and a half cache lines' worth of bytes
-/// (each line a span fills makes the round trip to the reporter thread's
-/// core).
+/// and a span record's references, logs and tags beyond its inline ones,
+/// so that the part of the record the usual span fills, its two tags
+/// inside, is three and a half cache lines' worth of bytes (each line a
+/// span fills makes the round trip to the reporter thread's core).
 // (The extra allocation is the point: one word where a vector is three.)
 #[allow(clippy::box_collection)]
 #[derive(Clone)]
@@ -697,7 +697,7 @@ pub(crate) struct Thin<T>(Option<Box<Vec<T>>>);
 
 impl<T> Default for Thin<T> {
     fn default() -> Self {
-        Thin(None)
+        Thin::new()
     }
 }
 
@@ -726,6 +726,11 @@ impl<'a, T> IntoIterator for &'a Thin<T> {
 }
 
 impl<T> Thin<T> {
+    /// No items, no box.
+    pub(crate) const fn new() -> Self {
+        Thin(None)
+    }
+
     /// Room for items without allocating (none without a box).
     pub(crate) fn capacity(&self) -> usize {
         self.0.as_ref().map_or(0, |v| v.capacity())
@@ -751,6 +756,11 @@ impl<T> Thin<T> {
 
     pub(crate) fn push(&mut self, item: T) {
         self.0.get_or_insert_with(Box::default).push(item);
+    }
+
+    /// The items, to change in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        self.0.as_deref_mut().map_or(&mut [], Vec::as_mut_slice)
     }
 
     /// This list with `make(context)` pushed, out of line and by value:

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::span::Thin;
+
 /// The value of a tag or log field. Each variant maps to one Jaeger
 /// `TagType`.
 ///
@@ -195,10 +197,9 @@ pub(crate) const INLINE: usize = 6;
 #[derive(Clone)]
 #[repr(C)]
 pub(crate) struct Tags {
-    /// Slots for the tags after the first [`INLINE`]. One word: a boxed
-    /// vector, as most records never have one.
-    #[allow(clippy::box_collection)]
-    more: Option<Box<Vec<Tag>>>,
+    /// Slots for the tags after the first [`INLINE`]. One word, as most
+    /// records never have any.
+    more: Thin<Tag>,
     /// The tags in use (32 bits: four billion tags would fill 224 GB).
     len: u32,
     /// Whether a tag in use may hold heap memory (an owned key or string,
@@ -222,7 +223,7 @@ impl Tags {
     pub(crate) const fn new() -> Self {
         Tags {
             inline: [Tag::EMPTY; INLINE],
-            more: None,
+            more: Thin::new(),
             len: 0,
             owned: false,
         }
@@ -239,7 +240,7 @@ impl Tags {
             *slot = tag;
         }
         if !tags.is_empty() {
-            taken.more = Some(Box::new(tags));
+            taken.more = tags.into();
         }
         taken
     }
@@ -252,7 +253,7 @@ impl Tags {
         let i = self.len as usize;
         let slot = match self.inline.get_mut(i) {
             Some(slot) => slot,
-            None => match self.more.as_mut().and_then(|v| v.get_mut(i - INLINE)) {
+            None => match self.more.as_mut_slice().get_mut(i - INLINE) {
                 Some(slot) => slot,
                 None => return self.push_new(Tag { key, value }),
             },
@@ -274,7 +275,7 @@ impl Tags {
     #[inline(never)]
     fn push_new(&mut self, tag: Tag) {
         // Only called when every slot is in use.
-        self.more.get_or_insert_with(Default::default).push(tag);
+        self.more.push(tag);
         self.len += 1;
     }
 
@@ -282,10 +283,7 @@ impl Tags {
     pub(crate) fn as_slices(&self) -> (&[Tag], &[Tag]) {
         let len = self.len as usize;
         let first = &self.inline[..len.min(INLINE)];
-        let rest = match &self.more {
-            Some(v) if len > INLINE => v.get(..len - INLINE).unwrap_or(&[]),
-            _ => &[],
-        };
+        let rest = self.more.get(..len.saturating_sub(INLINE)).unwrap_or(&[]);
         (first, rest)
     }
 
@@ -314,14 +312,12 @@ impl Tags {
 
     /// The room for tags beyond the inline ones (0 without any).
     pub(crate) fn more_room(&self) -> usize {
-        self.more.as_ref().map_or(0, |v| v.capacity())
+        self.more.capacity()
     }
 
     /// Heap memory this list holds: its slot vector's box and room.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.more.as_ref().map_or(0, |v| {
-            std::mem::size_of::<Vec<Tag>>() + v.capacity() * std::mem::size_of::<Tag>()
-        })
+        self.more.heap_bytes()
     }
 
     /// Asks the processor to bring the tags in use beyond the usual span's
@@ -340,10 +336,8 @@ impl Tags {
             );
         }
         if len > INLINE {
-            if let Some(v) = &self.more {
-                let bytes = ((len - INLINE) * std::mem::size_of::<Tag>()).min(3 * 64);
-                crate::reporter::pool::prefetch_lines_for_read(v.as_ptr().cast(), bytes);
-            }
+            let bytes = ((len - INLINE) * std::mem::size_of::<Tag>()).min(3 * 64);
+            crate::reporter::pool::prefetch_lines_for_read(self.more.as_ptr().cast(), bytes);
         }
     }
 
@@ -369,10 +363,13 @@ impl Tags {
         for slot in &mut self.inline[..len.min(INLINE)] {
             *slot = Tag::EMPTY;
         }
-        if let Some(v) = &mut self.more {
-            for slot in v.iter_mut().take(len.saturating_sub(INLINE)) {
-                *slot = Tag::EMPTY;
-            }
+        for slot in self
+            .more
+            .as_mut_slice()
+            .iter_mut()
+            .take(len.saturating_sub(INLINE))
+        {
+            *slot = Tag::EMPTY;
         }
         self.owned = false;
     }
@@ -527,7 +524,7 @@ mod tests {
             "owned parts freed"
         );
         assert!(
-            tags.more.as_ref().unwrap().iter().all(|t| *t == Tag::EMPTY),
+            tags.more.iter().all(|t| *t == Tag::EMPTY),
             "owned parts freed beyond the inline slots too"
         );
         for i in 0..n as i64 {
@@ -542,7 +539,7 @@ mod tests {
         // Static tags are forgotten, not read: their slots keep them.
         tags.clear();
         assert_eq!(tags.inline[1].value, TagValue::I64(1), "slots untouched");
-        assert_eq!(tags.more.as_ref().unwrap()[2].key, "b", "slots untouched");
+        assert_eq!(tags.more[2].key, "b", "slots untouched");
         for i in 0..n + 1 {
             tags.push(Tag::new("t", i as i64));
         }
