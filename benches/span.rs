@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::net::UdpSocket;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
 use jaeger_tracer::sampler::ConstSampler;
 use jaeger_tracer::{Tracer, TracerGuard};
 
@@ -114,6 +116,42 @@ fn inject_extract(c: &mut Criterion) {
     });
     group.bench_function("extract_uber_trace_id_2_baggage", |b| {
         b.iter(|| tracer.extract(black_box(&carrier)).unwrap());
+    });
+    // The same with the carrier of HTTP requests, `http::HeaderMap` (what
+    // reqwest, hyper, axum and tonic pass around).
+    group.bench_function("inject_header_map_uber_trace_id_2_baggage", |b| {
+        b.iter(|| {
+            let mut headers = HeaderMap::with_capacity(4);
+            tracer.inject(black_box(&ctx), &mut headers);
+            headers
+        });
+    });
+    let mut headers = HeaderMap::new();
+    tracer.inject(&ctx, &mut headers);
+    // Its carrier's own share: the same three headers, already formatted,
+    // copied into a new map by hand without the tracer (the values' bytes
+    // copied and checked, the baggage names' too; the trace header's name
+    // static).
+    let entries: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    group.bench_function("header_map_alone_3_entries", |b| {
+        b.iter(|| {
+            let mut map = HeaderMap::with_capacity(4);
+            for (k, v) in black_box(&entries) {
+                let name = if k == "uber-trace-id" {
+                    HeaderName::from_static("uber-trace-id")
+                } else {
+                    HeaderName::from_bytes(k.as_bytes()).unwrap()
+                };
+                map.insert(name, HeaderValue::from_str(v).unwrap());
+            }
+            map
+        });
+    });
+    group.bench_function("extract_header_map_uber_trace_id_2_baggage", |b| {
+        b.iter(|| tracer.extract(black_box(&headers)).unwrap());
     });
     group.finish();
 }

@@ -13,7 +13,8 @@
 //! (the same in bursts of 1,000 with a pause after each: every span
 //! reaches the reporter, and its record comes back for reuse), `inject`
 //! and `extract` (`uber-trace-id` with 2 baggage items, a `HashMap`
-//! carrier). With valgrind, pass `--separate-threads=yes` and read the
+//! carrier), `inject_header_map` and `extract_header_map` (the same with
+//! an `http::HeaderMap`). With valgrind, pass `--separate-threads=yes` and read the
 //! main thread's file (`callgrind.out.<pid>-01`) for the application
 //! thread alone.
 //! Without valgrind it prints the time per iteration.
@@ -91,13 +92,30 @@ fn main() {
                 black_box(c);
             }
         }
+        "inject_header_map" => {
+            for _ in 0..n {
+                let mut h = http::HeaderMap::with_capacity(4);
+                tracer.inject(black_box(&ctx), &mut h);
+                black_box(h);
+            }
+        }
+        "extract_header_map" => {
+            let mut headers = http::HeaderMap::new();
+            tracer.inject(&ctx, &mut headers);
+            for _ in 0..n {
+                black_box(tracer.extract(black_box(&headers)).ok());
+            }
+        }
         "extract" => {
             for _ in 0..n {
                 black_box(tracer.extract(black_box(&carrier)).ok());
             }
         }
         other => {
-            eprintln!("unknown path {other:?}: unsampled, sampled, delivered, inject or extract");
+            eprintln!(
+                "unknown path {other:?}: unsampled, sampled, delivered, inject, extract, \
+                 inject_header_map or extract_header_map"
+            );
             std::process::exit(2);
         }
     }

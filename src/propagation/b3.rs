@@ -38,7 +38,7 @@ fn inject_baggage(ctx: &SpanContext, carrier: &mut dyn Injector) {
         } else {
             percent_encode(v)
         };
-        carrier.set_owned(format!("{BAGGAGE_PREFIX}{k}"), value);
+        carrier.set_prefixed(BAGGAGE_PREFIX, k, value);
     }
 }
 

@@ -18,6 +18,18 @@ pub trait Injector {
     fn set_owned(&mut self, key: String, value: String) {
         self.set(&key, value);
     }
+
+    /// Stores `value` under the key `{prefix}{key}` (a baggage item's
+    /// header, `uberctx-{key}`). By default it builds that key as a
+    /// `String` and calls [`set_owned`](Injector::set_owned); a carrier
+    /// that converts every key into a form of its own (`http::HeaderMap`)
+    /// builds it on the stack and calls [`set`](Injector::set).
+    fn set_prefixed(&mut self, prefix: &str, key: &str, value: String) {
+        let mut joined = String::with_capacity(prefix.len() + key.len());
+        joined.push_str(prefix);
+        joined.push_str(key);
+        self.set_owned(joined, value);
+    }
 }
 
 /// A carrier a span context can be read from.
@@ -64,20 +76,80 @@ impl Extractor for BTreeMap<String, String> {
     }
 }
 
+/// Calls `f` with `{prefix}{key}`, built on the stack when it is short (as
+/// header names are), for carriers that copy a borrowed key into a form of
+/// their own (`http::HeaderMap`).
+fn with_prefixed<R>(prefix: &str, key: &str, f: impl FnOnce(&str) -> R) -> R {
+    const ROOM: usize = 64;
+    let len = prefix.len() + key.len();
+    if len <= ROOM {
+        let mut buf = [0u8; ROOM];
+        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        buf[prefix.len()..len].copy_from_slice(key.as_bytes());
+        // (Not validated again: that was the most of this function's cost.)
+        #[allow(unsafe_code)]
+        // SAFETY: the bytes are those of two `str`s end to end, and two
+        // UTF-8 strings end to end are UTF-8.
+        let joined = unsafe { std::str::from_utf8_unchecked(&buf[..len]) };
+        return f(joined);
+    }
+    let mut joined = String::with_capacity(len);
+    joined.push_str(prefix);
+    joined.push_str(key);
+    f(&joined)
+}
+
+/// The header names this crate injects under fixed names, as static
+/// `HeaderName`s: no allocation, no validation (checked when compiled).
+fn fixed_header_name(key: &str) -> Option<HeaderName> {
+    use super::{b3, jaeger, w3c};
+    const UBER_TRACE_ID: HeaderName = HeaderName::from_static(jaeger::TRACE_HEADER);
+    const TRACEPARENT: HeaderName = HeaderName::from_static(w3c::TRACEPARENT);
+    const TRACESTATE: HeaderName = HeaderName::from_static(w3c::TRACESTATE);
+    const BAGGAGE: HeaderName = HeaderName::from_static(w3c::BAGGAGE);
+    const B3_TRACE_ID: HeaderName = HeaderName::from_static(b3::TRACE_ID);
+    const B3_SPAN_ID: HeaderName = HeaderName::from_static(b3::SPAN_ID);
+    const B3_PARENT_SPAN_ID: HeaderName = HeaderName::from_static(b3::PARENT_SPAN_ID);
+    const B3_SAMPLED: HeaderName = HeaderName::from_static(b3::SAMPLED);
+    const B3_FLAGS: HeaderName = HeaderName::from_static(b3::FLAGS);
+    const B3: HeaderName = HeaderName::from_static(b3::SINGLE);
+    Some(match key {
+        jaeger::TRACE_HEADER => UBER_TRACE_ID,
+        w3c::TRACEPARENT => TRACEPARENT,
+        w3c::TRACESTATE => TRACESTATE,
+        w3c::BAGGAGE => BAGGAGE,
+        b3::TRACE_ID => B3_TRACE_ID,
+        b3::SPAN_ID => B3_SPAN_ID,
+        b3::PARENT_SPAN_ID => B3_PARENT_SPAN_ID,
+        b3::SAMPLED => B3_SAMPLED,
+        b3::FLAGS => B3_FLAGS,
+        b3::SINGLE => B3,
+        _ => return None,
+    })
+}
+
 impl Injector for HeaderMap {
     /// Keys that are not valid header names (a baggage key with a space, for
     /// instance) are skipped with a debug log; values are always valid
-    /// because they are percent-encoded.
+    /// because they are percent-encoded. The value's bytes become the
+    /// header value's without a copy, and the fixed names of the formats
+    /// are static, not allocated.
     fn set(&mut self, key: &str, value: String) {
-        match (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        let name = match fixed_header_name(key) {
+            Some(name) => Ok(name),
+            None => HeaderName::from_bytes(key.as_bytes()),
+        };
+        match (name, HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
                 self.insert(name, value);
             }
             _ => log::debug!("jaeger: header {key:?} cannot be injected into an HTTP header map"),
         }
+    }
+
+    /// The name is built on the stack: `HeaderName` copies it anyway.
+    fn set_prefixed(&mut self, prefix: &str, key: &str, value: String) {
+        with_prefixed(prefix, key, |joined| self.set(joined, value));
     }
 }
 
@@ -100,10 +172,95 @@ impl<T: Injector + ?Sized> Injector for &mut T {
     fn set_owned(&mut self, key: String, value: String) {
         (**self).set_owned(key, value);
     }
+
+    fn set_prefixed(&mut self, prefix: &str, key: &str, value: String) {
+        (**self).set_prefixed(prefix, key, value);
+    }
 }
 
 impl<T: Extractor + ?Sized> Extractor for &T {
     fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
         (**self).for_each(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{SpanId, TraceId};
+    use crate::propagation::{b3, jaeger, w3c, Propagation};
+    use crate::span_context::{Flags, SpanContext};
+
+    #[test]
+    fn fixed_names_are_the_constants_they_stand_for() {
+        for key in [
+            jaeger::TRACE_HEADER,
+            w3c::TRACEPARENT,
+            w3c::TRACESTATE,
+            w3c::BAGGAGE,
+            b3::TRACE_ID,
+            b3::SPAN_ID,
+            b3::PARENT_SPAN_ID,
+            b3::SAMPLED,
+            b3::FLAGS,
+            b3::SINGLE,
+        ] {
+            assert_eq!(
+                fixed_header_name(key).map(|n| n.as_str().to_owned()),
+                Some(key.to_owned())
+            );
+        }
+        for key in ["uberctx-user", "baggage-user", "x-b3", "uber-trace-i", ""] {
+            assert!(fixed_header_name(key).is_none(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn prefixed_keys_are_joined_on_the_stack_and_beyond_it() {
+        for len in [0, 1, 55, 56, 57, 200] {
+            let key = "k".repeat(len);
+            let joined = with_prefixed("uberctx-", &key, str::to_owned);
+            assert_eq!(joined, format!("uberctx-{key}"));
+        }
+    }
+
+    /// Every format writes the same headers into an `http::HeaderMap` (static
+    /// names, values taken as they are, baggage names built on the stack or,
+    /// when long, on the heap) as into a map of strings (the trait's default
+    /// paths).
+    #[test]
+    fn a_header_map_receives_what_a_string_map_does() {
+        let long_key = "k".repeat(80);
+        let ctx = SpanContext::new(
+            TraceId::new(7, 0xabc),
+            SpanId::new(0x1234),
+            SpanId::new(0x99),
+            Flags::SAMPLED.with(Flags::DEBUG),
+        )
+        .with_baggage_item("user", "alice smith")
+        .with_baggage_item("tenant", "acme")
+        .with_baggage_item(long_key.clone(), "v");
+        for format in [
+            Propagation::Jaeger,
+            Propagation::B3,
+            Propagation::B3Single,
+            Propagation::W3c,
+        ] {
+            let mut strings = BTreeMap::new();
+            format.inject(&ctx, &mut strings);
+            let mut headers = HeaderMap::new();
+            format.inject(&ctx, &mut headers);
+            let from_headers: BTreeMap<String, String> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+                .collect();
+            assert_eq!(from_headers, strings, "{format:?}");
+            assert!(strings.len() >= 2, "{format:?}: {strings:?}");
+        }
+        let mut headers = HeaderMap::new();
+        Propagation::Jaeger.inject(&ctx, &mut headers);
+        assert_eq!(headers["uberctx-user"], "alice%20smith");
+        assert_eq!(headers[format!("uberctx-{long_key}").as_str()], "v");
+        assert_eq!(headers[jaeger::TRACE_HEADER], ctx.to_string());
     }
 }

@@ -27,10 +27,8 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
             log::debug!("jaeger: baggage key {k:?} is not a header token; not injected");
             continue;
         }
-        let mut key = String::with_capacity(BAGGAGE_PREFIX.len() + k.len());
-        key.push_str(BAGGAGE_PREFIX);
-        key.push_str(k);
-        carrier.set_owned(key, percent_encode(v));
+        let value = percent_encode(v);
+        carrier.set_prefixed(BAGGAGE_PREFIX, k, value);
     }
 }
 
