@@ -42,7 +42,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use super::spin::{SpinGuard, SpinLock};
+use crossbeam_channel::{bounded, Receiver, Sender};
+
 use crate::span::SpanData;
 use crate::tag::{Tag, TagValue};
 
@@ -63,80 +64,37 @@ const KEEP_LOGS: usize = 4;
 
 type Rack = Vec<Box<SpanData>>;
 
-/// A bounded stack of racks: of emptied boxes on their way back to
+/// A bounded channel of racks: of emptied boxes on their way back to
 /// application threads, of unemptied ones, or of empty vectors.
-///
-/// The rack returned last is taken first. Its boxes were encoded moments
-/// ago and their lines are still in a cache; a box that has waited behind
-/// thousands of others, megabytes of records later, has left every cache
-/// and is slow to write again (first-in first-out, the reporter's queue
-/// and then the racks made every box wait that long after a burst). The
-/// racks at the bottom, the coldest, are the ones [`Racks::trim`] frees.
-///
-/// Taking or putting a rack holds the lock for one push or pop (the vector
-/// of racks is allocated once, full size). An application thread never
-/// waits for it: after a few looks it does without (takes no rack, and
-/// allocates a box; or frees the rack it could not put).
 #[derive(Debug)]
 struct Racks {
-    stack: SpinLock<Vec<Rack>>,
-    bound: usize,
+    to: Sender<Rack>,
+    from: Receiver<Rack>,
 }
 
 impl Racks {
-    /// A stack for at most `bound` racks; beyond, what is put is freed.
+    /// A channel for at most `bound` racks; beyond, what is put is freed.
     fn new(bound: usize) -> Self {
-        Racks {
-            stack: SpinLock::new(Vec::with_capacity(bound)),
-            bound,
-        }
+        let (to, from) = bounded(bound);
+        Racks { to, from }
     }
 
-    /// The lock, if it comes free within a few looks.
-    #[inline]
-    fn try_stack(&self) -> Option<SpinGuard<'_, Vec<Rack>>> {
-        const LOOKS: u32 = 64;
-        for _ in 0..LOOKS {
-            if let Some(guard) = self.stack.try_lock() {
-                return Some(guard);
-            }
-            std::hint::spin_loop();
-        }
-        None
-    }
-
-    /// Keeps `rack` on top (freed when the stack is full, or, rarely, busy
-    /// for longer than a few looks).
     fn put(&self, rack: Rack) {
-        let refused = match self.try_stack() {
-            Some(mut stack) if stack.len() < self.bound => {
-                stack.push(rack);
-                None
-            }
-            _ => Some(rack),
-        };
-        // Freed after the lock is let go.
-        drop(refused);
+        let _ = self.to.try_send(rack);
     }
 
-    /// The rack returned last.
     fn get(&self) -> Option<Rack> {
-        self.try_stack()?.pop()
+        self.from.try_recv().ok()
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.stack.lock().len()
-    }
-
-    /// Frees the racks beyond `keep`, the oldest first.
+    /// Frees the racks beyond `keep`.
     fn trim(&self, keep: usize) {
-        let old: Vec<Rack> = {
-            let mut stack = self.stack.lock();
-            let beyond = stack.len().saturating_sub(keep);
-            stack.drain(..beyond).collect()
-        };
-        drop(old);
+        while self.from.len() > keep {
+            match self.get() {
+                Some(rack) => drop(rack),
+                None => break,
+            }
+        }
     }
 }
 
@@ -655,9 +613,9 @@ mod tests {
         for _ in 0..50 * RACK {
             returns.give(static_span(3));
         }
-        assert_eq!(racks.len(), 40, "the stack holds its bound, no more");
+        assert_eq!(racks.from.len(), 40, "the channel holds its bound, no more");
         racks.trim(RACKS);
-        assert_eq!(racks.len(), RACKS);
+        assert_eq!(racks.from.len(), RACKS);
         assert_eq!(racks.get().map(|r| r.len()), Some(RACK));
     }
 
