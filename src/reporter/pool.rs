@@ -66,6 +66,12 @@ type Rack = Vec<Box<SpanData>>;
 
 /// A bounded channel of racks: of emptied boxes on their way back to
 /// application threads, of unemptied ones, or of empty vectors.
+///
+/// First in, first out: a box comes back to an application thread after
+/// the others returned before it. Taking the rack returned last instead
+/// (a stack, its lines perhaps still in the reporter core's cache) made
+/// spans slower, by half or more in bursts (`examples/bursts.rs`, see
+/// `docs/performance.md`).
 #[derive(Debug)]
 struct Racks {
     to: Sender<Rack>,
