@@ -329,24 +329,6 @@ pub(crate) fn prefetchw_supported() -> bool {
     false
 }
 
-/// EXPERIMENT: writes the usual span's lines of `span` out of this core's
-/// caches, so the application thread that writes them next finds them in
-/// memory, not in this core's cache.
-#[inline(always)]
-fn evict(span: &SpanData) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = (span as *const SpanData).cast::<u8>();
-        for offset in line_offsets(p as usize, USUAL_BYTES) {
-            #[allow(unsafe_code)]
-            // SAFETY: `clflush` of an address within the record.
-            unsafe {
-                core::arch::x86_64::_mm_clflush(p.wrapping_add(offset));
-            }
-        }
-    }
-}
-
 /// Readies a span's box for reuse: frees what the span holds on the heap,
 /// keeping only modest capacity. The usual span holds nothing of the kind
 /// and is left as it is: its tags are let go when the box is taken.
@@ -475,7 +457,6 @@ impl Returns {
     /// is, for the application thread that takes it to empty.
     pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
         let owned = owned_bytes(&span);
-        evict(&span);
         if owned == 0 && span.logs.is_empty() {
             // Nothing to free: returned as it is (its tags are let go by
             // the application thread that takes it, see `take`).
