@@ -14,7 +14,8 @@
 //! reaches the reporter, and its record comes back for reuse), `inject`
 //! and `extract` (`uber-trace-id` with 2 baggage items, a `HashMap`
 //! carrier), `inject_header_map` and `extract_header_map` (the same with
-//! an `http::HeaderMap`). With valgrind, pass `--separate-threads=yes` and read the
+//! an `http::HeaderMap`), `extract_request` (the same headers among those
+//! of a browser's request, as a server's middleware extracts them). With valgrind, pass `--separate-threads=yes` and read the
 //! main thread's file (`callgrind.out.<pid>-01`) for the application
 //! thread alone.
 //! Without valgrind it prints the time per iteration.
@@ -106,6 +107,13 @@ fn main() {
                 black_box(tracer.extract(black_box(&headers)).ok());
             }
         }
+        "extract_request" => {
+            let mut headers = request_headers();
+            tracer.inject(&ctx, &mut headers);
+            for _ in 0..n {
+                black_box(tracer.extract(black_box(&headers)).ok());
+            }
+        }
         "extract" => {
             for _ in 0..n {
                 black_box(tracer.extract(black_box(&carrier)).ok());
@@ -114,11 +122,44 @@ fn main() {
         other => {
             eprintln!(
                 "unknown path {other:?}: unsampled, sampled, delivered, inject, extract, \
-                 inject_header_map or extract_header_map"
+                 inject_header_map, extract_header_map or extract_request"
             );
             std::process::exit(2);
         }
     }
     let per = t0.elapsed().as_nanos() as f64 / n as f64;
     println!("{path}: {per:.1} ns per iteration ({n} iterations)");
+}
+
+/// The headers of a browser's request to an API, beside which a server
+/// finds the tracing headers.
+fn request_headers() -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in [
+        ("host", "api.example.com"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/131.0.0.0 Safari/537.36",
+        ),
+        ("accept", "application/json, text/plain, */*"),
+        ("accept-language", "en-US,en;q=0.9,de;q=0.8"),
+        ("accept-encoding", "gzip, deflate, br, zstd"),
+        ("referer", "https://app.example.com/orders/12345?tab=items"),
+        ("content-type", "application/json"),
+        ("content-length", "348"),
+        ("x-request-id", "9f1c2d4e-8b7a-4c3d-9e2f-1a0b3c4d5e6f"),
+        (
+            "cookie",
+            "session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6\
+             IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c; \
+             theme=dark; locale=en-US; _ga=GA1.2.1234567890.1700000000",
+        ),
+    ] {
+        h.insert(
+            http::header::HeaderName::from_static(k),
+            http::header::HeaderValue::from_static(v),
+        );
+    }
+    h
 }

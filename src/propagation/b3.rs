@@ -136,11 +136,19 @@ fn sampled_flags(value: &str, header: &str) -> Result<Flags, Error> {
     }
 }
 
+/// The headers this format reads, in any ASCII case.
+fn is_b3_header(key: &str) -> bool {
+    [TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SAMPLED, FLAGS, SINGLE]
+        .iter()
+        .any(|name| super::eq_ignore_case(key, name))
+        || super::strip_prefix_ignore_case(key, BAGGAGE_PREFIX).is_some()
+}
+
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let (mut trace, mut span, mut parent, mut sampled, mut flags, mut single) =
         (None, None, None, None, None, None);
     let mut baggage = Vec::new();
-    carrier.for_each(&mut |k, v| {
+    carrier.for_each_wanted(&is_b3_header, &mut |k, v| {
         let v = v.trim();
         if super::eq_ignore_case(k, TRACE_ID) {
             trace = Some(v.to_owned());

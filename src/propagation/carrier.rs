@@ -38,6 +38,18 @@ pub trait Injector {
 pub trait Extractor {
     /// Calls `f` with every key/value pair.
     fn for_each(&self, f: &mut dyn FnMut(&str, &str));
+
+    /// Calls `f` with every pair whose key `wanted` accepts, and perhaps
+    /// with others (`f` ignores keys it does not read): `wanted` is a hint
+    /// for a carrier that checks or converts each value as it reads it
+    /// (`http::HeaderMap`, whose values are bytes), so that it does so for
+    /// the few headers a format reads, not for every cookie and user agent
+    /// of a request. By default it calls [`for_each`](Extractor::for_each):
+    /// a map of strings has nothing to save.
+    fn for_each_wanted(&self, wanted: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &str)) {
+        let _ = wanted;
+        self.for_each(f);
+    }
 }
 
 impl<S: BuildHasher> Injector for HashMap<String, String, S> {
@@ -162,6 +174,20 @@ impl Extractor for HeaderMap {
             }
         }
     }
+
+    /// Only the values of wanted headers are checked (visible ASCII) and
+    /// read: that check, a byte at a time, was most of an extract's cost
+    /// among a browser's headers.
+    fn for_each_wanted(&self, wanted: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &str)) {
+        for (k, v) in self {
+            let k = k.as_str();
+            if wanted(k) {
+                if let Ok(v) = v.to_str() {
+                    f(k, v);
+                }
+            }
+        }
+    }
 }
 
 impl<T: Injector + ?Sized> Injector for &mut T {
@@ -181,6 +207,10 @@ impl<T: Injector + ?Sized> Injector for &mut T {
 impl<T: Extractor + ?Sized> Extractor for &T {
     fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
         (**self).for_each(f);
+    }
+
+    fn for_each_wanted(&self, wanted: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &str)) {
+        (**self).for_each_wanted(wanted, f);
     }
 }
 
@@ -262,5 +292,88 @@ mod tests {
         assert_eq!(headers["uberctx-user"], "alice%20smith");
         assert_eq!(headers[format!("uberctx-{long_key}").as_str()], "v");
         assert_eq!(headers[jaeger::TRACE_HEADER], ctx.to_string());
+    }
+
+    /// A browser's request headers beside the tracing ones: one with bytes
+    /// that are not visible ASCII, which no format reads.
+    fn request_headers() -> Vec<(&'static str, &'static [u8])> {
+        vec![
+            ("host", b"api.example.com"),
+            (
+                "user-agent",
+                b"Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0",
+            ),
+            ("accept", b"application/json, */*"),
+            ("cookie", b"session=eyJhbGciOiJIUzI1NiJ9.e30.x; theme=dark"),
+            ("x-name", b"caf\xe9"),
+        ]
+    }
+
+    /// Among other headers, every format extracts from an `http::HeaderMap`
+    /// (which reads only the values of the headers a format wants) what it
+    /// extracts from a map of strings (which passes every pair).
+    #[test]
+    fn a_header_map_among_other_headers_extracts_what_a_string_map_does() {
+        let ctx = SpanContext::new(
+            TraceId::new(7, 0xabc),
+            SpanId::new(0x1234),
+            SpanId::new(0x99),
+            Flags::SAMPLED,
+        )
+        .with_baggage_item("user", "alice smith")
+        .with_baggage_item("tenant", "acme");
+        for format in [
+            Propagation::Jaeger,
+            Propagation::B3,
+            Propagation::B3Single,
+            Propagation::W3c,
+        ] {
+            let mut strings = BTreeMap::new();
+            format.inject(&ctx, &mut strings);
+            let mut headers = HeaderMap::new();
+            format.inject(&ctx, &mut headers);
+            for (k, v) in request_headers() {
+                headers.insert(
+                    HeaderName::from_static(k),
+                    HeaderValue::from_bytes(v).unwrap(),
+                );
+                if let Ok(v) = std::str::from_utf8(v) {
+                    strings.insert(k.to_owned(), v.to_owned());
+                }
+            }
+            let from_strings = format.extract(&strings).unwrap().expect("a context");
+            let from_headers = format.extract(&headers).unwrap().expect("a context");
+            let parts = |c: &SpanContext| {
+                let mut baggage: Vec<(String, String)> = c
+                    .baggage_items()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                baggage.sort();
+                (c.trace_id(), c.span_id(), c.flags(), baggage)
+            };
+            assert_eq!(parts(&from_headers), parts(&from_strings), "{format:?}");
+            assert_eq!(from_headers.span_id(), ctx.span_id(), "{format:?}");
+        }
+    }
+
+    /// A header map hands over only the wanted headers; a map of strings,
+    /// by the trait's default, every pair (the hint is for carriers with a
+    /// value to check).
+    #[test]
+    fn only_a_header_map_takes_the_hint() {
+        let wanted = |k: &str| k.starts_with("uber");
+        let mut headers = HeaderMap::new();
+        let mut strings = BTreeMap::new();
+        for k in ["uber-trace-id", "host", "uberctx-a", "cookie"] {
+            headers.insert(HeaderName::from_static(k), HeaderValue::from_static("v"));
+            strings.insert(k.to_owned(), "v".to_owned());
+        }
+        let mut seen = Vec::new();
+        headers.for_each_wanted(&wanted, &mut |k, _| seen.push(k.to_owned()));
+        seen.sort();
+        assert_eq!(seen, ["uber-trace-id", "uberctx-a"]);
+        let mut seen = Vec::new();
+        strings.for_each_wanted(&wanted, &mut |k, _| seen.push(k.to_owned()));
+        assert_eq!(seen.len(), 4);
     }
 }

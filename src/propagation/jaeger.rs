@@ -32,11 +32,19 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
     }
 }
 
+/// The headers this format reads, in any ASCII case.
+fn is_jaeger_header(key: &str) -> bool {
+    super::eq_ignore_case(key, TRACE_HEADER)
+        || strip_prefix_ignore_case(key, BAGGAGE_PREFIX).is_some()
+        || super::eq_ignore_case(key, BAGGAGE_HEADER)
+        || super::eq_ignore_case(key, DEBUG_HEADER)
+}
+
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let mut trace: Option<Result<SpanContext, Error>> = None;
     let mut debug_id: Option<String> = None;
     let mut baggage = Packed::default();
-    carrier.for_each(&mut |key, value| {
+    carrier.for_each_wanted(&is_jaeger_header, &mut |key, value| {
         if super::eq_ignore_case(key, TRACE_HEADER) {
             trace =
                 Some(value.trim().parse::<SpanContext>().map_err(|e| {

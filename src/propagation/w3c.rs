@@ -80,9 +80,16 @@ fn parse_traceparent(value: &str) -> Result<SpanContext, Error> {
     Ok(SpanContext::new(trace_id, span_id, SpanId::new(0), f).into_remote())
 }
 
+/// The headers this format reads, in any ASCII case.
+fn is_w3c_header(key: &str) -> bool {
+    [TRACEPARENT, TRACESTATE, BAGGAGE]
+        .iter()
+        .any(|name| super::eq_ignore_case(key, name))
+}
+
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let (mut parent, mut state, mut baggage) = (None, Vec::new(), Vec::new());
-    carrier.for_each(&mut |k, v| {
+    carrier.for_each_wanted(&is_w3c_header, &mut |k, v| {
         if super::eq_ignore_case(k, TRACEPARENT) {
             parent = Some(v.trim().to_owned());
         } else if super::eq_ignore_case(k, TRACESTATE) {
