@@ -221,6 +221,36 @@ mod tests {
     use crate::propagation::{b3, jaeger, w3c, Propagation};
     use crate::span_context::{Flags, SpanContext};
 
+    const FORMATS: [Propagation; 4] = [
+        Propagation::Jaeger,
+        Propagation::B3,
+        Propagation::B3Single,
+        Propagation::W3c,
+    ];
+
+    /// A sampled child's context with 128-bit trace id, its flags `flags`,
+    /// and two baggage items (a value with a space among them).
+    fn context(flags: Flags) -> SpanContext {
+        SpanContext::new(
+            TraceId::new(7, 0xabc),
+            SpanId::new(0x1234),
+            SpanId::new(0x99),
+            flags,
+        )
+        .with_baggage_item("user", "alice smith")
+        .with_baggage_item("tenant", "acme")
+    }
+
+    /// `ctx` as `format` injects it into a map of strings and into a
+    /// header map.
+    fn injected(format: Propagation, ctx: &SpanContext) -> (BTreeMap<String, String>, HeaderMap) {
+        let mut strings = BTreeMap::new();
+        format.inject(ctx, &mut strings);
+        let mut headers = HeaderMap::new();
+        format.inject(ctx, &mut headers);
+        (strings, headers)
+    }
+
     #[test]
     fn fixed_names_are_the_constants_they_stand_for() {
         for key in [
@@ -261,25 +291,10 @@ mod tests {
     #[test]
     fn a_header_map_receives_what_a_string_map_does() {
         let long_key = "k".repeat(80);
-        let ctx = SpanContext::new(
-            TraceId::new(7, 0xabc),
-            SpanId::new(0x1234),
-            SpanId::new(0x99),
-            Flags::SAMPLED.with(Flags::DEBUG),
-        )
-        .with_baggage_item("user", "alice smith")
-        .with_baggage_item("tenant", "acme")
-        .with_baggage_item(long_key.clone(), "v");
-        for format in [
-            Propagation::Jaeger,
-            Propagation::B3,
-            Propagation::B3Single,
-            Propagation::W3c,
-        ] {
-            let mut strings = BTreeMap::new();
-            format.inject(&ctx, &mut strings);
-            let mut headers = HeaderMap::new();
-            format.inject(&ctx, &mut headers);
+        let ctx =
+            context(Flags::SAMPLED.with(Flags::DEBUG)).with_baggage_item(long_key.clone(), "v");
+        for format in FORMATS {
+            let (strings, headers) = injected(format, &ctx);
             let from_headers: BTreeMap<String, String> = headers
                 .iter()
                 .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
@@ -314,24 +329,9 @@ mod tests {
     /// extracts from a map of strings (which passes every pair).
     #[test]
     fn a_header_map_among_other_headers_extracts_what_a_string_map_does() {
-        let ctx = SpanContext::new(
-            TraceId::new(7, 0xabc),
-            SpanId::new(0x1234),
-            SpanId::new(0x99),
-            Flags::SAMPLED,
-        )
-        .with_baggage_item("user", "alice smith")
-        .with_baggage_item("tenant", "acme");
-        for format in [
-            Propagation::Jaeger,
-            Propagation::B3,
-            Propagation::B3Single,
-            Propagation::W3c,
-        ] {
-            let mut strings = BTreeMap::new();
-            format.inject(&ctx, &mut strings);
-            let mut headers = HeaderMap::new();
-            format.inject(&ctx, &mut headers);
+        let ctx = context(Flags::SAMPLED);
+        for format in FORMATS {
+            let (mut strings, mut headers) = injected(format, &ctx);
             for (k, v) in request_headers() {
                 headers.insert(
                     HeaderName::from_static(k),
