@@ -138,10 +138,10 @@ fn sampled_flags(value: &str, header: &str) -> Result<Flags, Error> {
 
 /// The headers this format reads, in any ASCII case.
 fn is_b3_header(key: &str) -> bool {
-    [TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SAMPLED, FLAGS, SINGLE]
-        .iter()
-        .any(|name| super::eq_ignore_case(key, name))
-        || super::strip_prefix_ignore_case(key, BAGGAGE_PREFIX).is_some()
+    super::is_one_of(
+        key,
+        &[TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SAMPLED, FLAGS, SINGLE],
+    ) || super::strip_prefix_ignore_case(key, BAGGAGE_PREFIX).is_some()
 }
 
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {

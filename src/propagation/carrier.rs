@@ -105,10 +105,7 @@ fn with_prefixed<R>(prefix: &str, key: &str, f: impl FnOnce(&str) -> R) -> R {
         let joined = unsafe { std::str::from_utf8_unchecked(&buf[..len]) };
         return f(joined);
     }
-    let mut joined = String::with_capacity(len);
-    joined.push_str(prefix);
-    joined.push_str(key);
-    f(&joined)
+    f(&[prefix, key].concat())
 }
 
 /// The header names this crate injects under fixed names, as static

@@ -34,10 +34,8 @@ pub(super) fn inject(ctx: &SpanContext, carrier: &mut dyn Injector) {
 
 /// The headers this format reads, in any ASCII case.
 fn is_jaeger_header(key: &str) -> bool {
-    super::eq_ignore_case(key, TRACE_HEADER)
+    super::is_one_of(key, &[TRACE_HEADER, BAGGAGE_HEADER, DEBUG_HEADER])
         || strip_prefix_ignore_case(key, BAGGAGE_PREFIX).is_some()
-        || super::eq_ignore_case(key, BAGGAGE_HEADER)
-        || super::eq_ignore_case(key, DEBUG_HEADER)
 }
 
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {

@@ -154,6 +154,13 @@ pub(crate) fn eq_ignore_case(s: &str, lower: &str) -> bool {
     eq_lowercase(s.as_bytes(), lower.as_bytes())
 }
 
+/// True when `key` is one of `names` (lowercase ASCII constants) in any
+/// ASCII case: the headers a format reads.
+#[inline]
+pub(crate) fn is_one_of(key: &str, names: &[&str]) -> bool {
+    names.iter().any(|name| eq_ignore_case(key, name))
+}
+
 /// As [`eq_ignore_case`], eight bytes at a time: a byte of `s` matches a
 /// letter of `lower` when it equals it with the case bit (0x20) set, any
 /// other byte only when equal.

@@ -82,9 +82,7 @@ fn parse_traceparent(value: &str) -> Result<SpanContext, Error> {
 
 /// The headers this format reads, in any ASCII case.
 fn is_w3c_header(key: &str) -> bool {
-    [TRACEPARENT, TRACESTATE, BAGGAGE]
-        .iter()
-        .any(|name| super::eq_ignore_case(key, name))
+    super::is_one_of(key, &[TRACEPARENT, TRACESTATE, BAGGAGE])
 }
 
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
