@@ -78,7 +78,7 @@ pub(crate) struct WireRef {
 // Laid out in this order (`repr(C)`), its tags last and their inline slots
 // last of all: the usual span, with two tags, writes only the record's
 // first `pool::USUAL_BYTES` bytes, and inline slots it does not use are
-// never touched, by either thread.
+// neither touched nor copied into a block, by either thread.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct FinishedSpan {
@@ -97,8 +97,8 @@ pub struct FinishedSpan {
     /// Started without a local parent: its end closes this process's segment
     /// of the trace.
     pub(crate) local_root: bool,
-    /// The first tags in the record itself, the others in reusable slots:
-    /// a recycled record's tags need no allocation.
+    /// The first tags in the record itself (no allocation for them), the
+    /// others in slots of their own.
     pub(crate) tags: Tags,
 }
 
@@ -743,13 +743,6 @@ impl<T> Thin<T> {
         })
     }
 
-    /// Removes every item, keeping the room.
-    pub(crate) fn clear(&mut self) {
-        if let Some(v) = &mut self.0 {
-            v.clear();
-        }
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|v| v.is_empty())
     }
@@ -1170,16 +1163,15 @@ fn open(
         // Converted off this thread (see `clock::stamp`).
         let start = start_us.unwrap_or_else(clock::stamp);
         let mut data = match pool::take() {
-            // A recycled box comes empty: fill it in place.
+            // A kept box comes empty: fill it in place.
             Some(mut data) => {
                 data.trace_id = trace_id;
                 data.span_id = span_id;
                 data.parent_id = parent_id;
                 data.flags = flags;
-                // The emptied record holds a borrowed name and no
-                // references (`pool::empty`): nothing to free, so they are
-                // overwritten without being read (the line may still be on
-                // its way from the reporter's core).
+                // A kept box holds a borrowed name and no references (see
+                // `Block::put`): nothing to free, so they are overwritten
+                // without being read.
                 debug_assert!(matches!(data.operation_name, Cow::Borrowed(_)));
                 debug_assert!(data.references.capacity() == 0);
                 std::mem::forget(std::mem::replace(&mut data.operation_name, name));

@@ -179,16 +179,14 @@ pub(crate) const INLINE: usize = 6;
 /// The tags of a recording span, in order.
 ///
 /// The first [`INLINE`] tags are kept in the record itself: they need no
-/// allocation of their own, and no pointer is followed to write or read
-/// them (a record comes back to its thread for reuse from another core,
-/// and a second allocation would be a second place, found only once the
-/// first has arrived, to wait for). The inline slots come last in the
-/// record, so that slots a span does not use are not touched. Tags beyond
-/// those go to slots in a vector of the record's own, kept with its room
-/// for the record's later spans.
+/// allocation of their own, no pointer is followed to write or read them,
+/// and they travel with the record when it is copied into a block (see
+/// `reporter::pool`). The inline slots come last in the record, so that
+/// slots a span does not use are neither touched nor copied. Tags beyond
+/// those go to slots in a vector of the record's own.
 ///
 /// Slots past the tags in use hold nothing on the heap (empty tags, or the
-/// static tags of a recycled record's last span): a new tag is then written
+/// static tags of a kept record's last span): a new tag is then written
 /// into its slot field by field, with no call in between, and clearing
 /// static tags only forgets them, without reading the slots. (A tag handed
 /// to a vector's `push` is built aside first, in case the vector must
@@ -291,6 +289,12 @@ impl Tags {
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Tag> + Clone {
         let (first, rest) = self.as_slices();
         first.iter().chain(rest)
+    }
+
+    /// How many inline slots are in use.
+    #[inline(always)]
+    pub(crate) fn inline_len(&self) -> usize {
+        (self.len as usize).min(INLINE)
     }
 
     /// How many tags are in use.

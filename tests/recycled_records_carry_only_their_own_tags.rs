@@ -1,8 +1,9 @@
-//! A span record is recycled: the reporter hands it back after encoding,
-//! and the next span of the thread writes its tags over the last span's.
-//! The first tags live in the record itself and the rest in slots it keeps;
-//! static tags are only forgotten when a record is cleared, owned ones are
-//! freed. Whatever the mix, each span must arrive with exactly its own tags,
+//! Span records are reused: a thread's box serves its next span, writing
+//! its tags over the last span's, and a finished record is copied into a
+//! block's slot, as far as its tags go, over the record the reporter
+//! encoded there before. The first tags live in the record itself and the
+//! rest in slots of their own; static tags are only forgotten when a
+//! record is cleared, owned ones are freed. Whatever the mix, each span must arrive with exactly its own tags,
 //! in order: from none to well past the inline slots, owned, static and
 //! numeric values, over rounds in which the records go round many times.
 

@@ -1,42 +1,45 @@
-//! Recycled span boxes, and the vectors that carry them.
+//! Span records: the boxes an application thread's spans fill while they
+//! run, and the blocks that carry finished spans to the reporter thread
+//! and come back for reuse.
 //!
-//! Every sampled span lives in a `Box<SpanData>` from its start until the
-//! reporter thread has encoded it. Allocating it on an application thread
-//! and freeing it on the reporter thread would cost both sides, and worse:
-//! the allocator locks the memory of the thread that allocated a block to
-//! free it elsewhere, so an application thread allocating its next span
-//! would wait (asleep, in a futex) while the reporter thread frees its last
-//! ones. Instead nothing is freed while spans flow: the reporter thread
-//! returns encoded boxes, a full rack at a time, through a channel shared
-//! by the process; an application thread keeps one rack and takes the next
-//! when it runs out, and allocates only when none is waiting.
+//! A sampled span lives in a `Box<SpanData>` from its start to its finish.
+//! At its finish its record (the part it fills) is copied into the next
+//! free slot of its thread's [`Block`], and the box goes back to the
+//! thread for its next span, so a running span's record is one its thread
+//! used moments ago, still in its own cache.
 //!
-//! The reporter thread only reads a box that holds nothing on the heap (the
-//! usual span: static name and keys, numbers): it goes back as it is, and
-//! the application thread that takes it lets its tags go unread (nothing
-//! to free, so nothing to write on the reporter thread). Whether the
-//! reporter thread writes a box's lines or only reads them made no
-//! difference we could measure to the application thread, which writes
-//! them again either way; it asks for them, for writing, a few spans
-//! ahead.
+//! A block holds [`BLOCK`] records side by side, filled one after the
+//! other. Full, it travels through the queue's channel as one batch; the
+//! reporter thread encodes its spans where they lie and returns it,
+//! through a channel shared by the process, to whichever application
+//! thread next needs one. Blocks in place of the boxes themselves
+//! travelling (to the reporter thread and back, in racks of 64) made the
+//! application thread's sampled span cheaper (`examples/bursts.rs`, see
+//! `docs/performance.md`): records written one after the other in a
+//! block, a running span's record never one the other core had last, no
+//! box to take from a rack per span, and a block that meets a full queue
+//! emptied and reused on the spot.
 //!
-//! The vectors that carry spans (a slot's batch, a rack) circulate the same
-//! way: a batch's vector, once the reporter thread has taken its spans,
-//! becomes a rack or another batch, and a thread's emptied rack becomes its
-//! next batch.
+//! Nothing is freed on the wrong thread while spans flow: the allocator
+//! locks the memory of the thread that allocated a block to free it
+//! elsewhere, so an application thread allocating its next span would wait
+//! (asleep, in a futex) while the reporter thread freed its last ones. A
+//! block whose records hold memory an application thread allocated (an
+//! owned name, tag or log, references, tags beyond the inline ones) comes
+//! back as it is, in a channel of its own whose blocks are taken first,
+//! and the application thread that takes it frees that memory. A record
+//! holding more than [`DEFER_MAX`] is emptied by the reporter thread
+//! instead (a rare large span; its memory is not kept waiting).
 //!
-//! A box is allocated only when no emptied one is waiting, so the boxes in
-//! existence are as many as were in use at once at the busiest moment (the
-//! full queue's, at most); the channel keeps them all (up to
-//! [`MAX_RACKS`] racks) while spans flow. Once no span has arrived for
-//! [`IDLE`], the reporter thread frees all but [`RACKS`] racks.
+//! A free slot (past a block's records in use) holds nothing on the heap,
+//! so a record is copied into it without the slot being read, and a block
+//! is emptied by forgetting its records unless it holds memory.
 //!
-//! A box whose span holds strings (or other memory) an application thread
-//! allocated for it comes back as it is, in racks of its own taken first,
-//! and the application thread empties it: that memory is freed where it
-//! was allocated. It is held meanwhile, at most [`DEFER_MAX`] a box (what
-//! the span held while it was queued); a span holding more is emptied by
-//! the reporter thread.
+//! A block is allocated only when no emptied one is waiting, so the blocks
+//! in existence are as many as were in use at once at the busiest moment
+//! (the full queue's, at most); the channel keeps them (up to
+//! [`MAX_BLOCKS`]) while spans flow. Once no span has arrived for
+//! [`IDLE`], the reporter thread frees all but [`BLOCKS`].
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -45,348 +48,272 @@ use std::sync::OnceLock;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::span::SpanData;
-use crate::tag::{Tag, TagValue};
+use crate::tag::{Tag, TagValue, Tags};
 
-/// Boxes returned together; also the capacity of every recycled vector.
-pub(crate) const RACK: usize = 64;
-/// Racks the channel keeps through idle times.
-const RACKS: usize = 16;
-/// Racks the channel can hold (65,536 boxes). Its slots are allocated once,
-/// so passing a rack allocates and frees nothing.
-const MAX_RACKS: usize = 1024;
-/// Empty vectors waiting to be reused: enough for the batches of a full
-/// default queue (20,000 spans in batches of 32) coming back at once, so
-/// that the reporter thread, which cannot use them all, need not free them.
-const VECS: usize = 1024;
-/// A recycled box keeps at most this many tags' and logs' room.
-const KEEP_TAGS: usize = 16;
-const KEEP_LOGS: usize = 4;
+/// Records a block holds: the spans a thread's slot collects before they
+/// travel as one batch.
+pub(crate) const BLOCK: usize = 32;
+/// Blocks the channel keeps through idle times.
+const BLOCKS: usize = 16;
+/// Blocks the channel can hold (32,768 spans, beyond the default queue's
+/// 20,000). Its slots are allocated once, so passing a block allocates and
+/// frees nothing.
+const MAX_BLOCKS: usize = 1024;
+/// Boxes a thread keeps for its next spans (as many as it has spans open
+/// at once, up to this).
+const BOXES: usize = 64;
 
-type Rack = Vec<Box<SpanData>>;
-
-/// A bounded channel of racks: of emptied boxes on their way back to
-/// application threads, of unemptied ones, or of empty vectors.
-///
-/// First in, first out: a box comes back to an application thread after
-/// the others returned before it. Taking the rack returned last instead
-/// (a stack, its lines perhaps still in the reporter core's cache) made
-/// spans slower, by half or more in bursts (`examples/bursts.rs`, see
-/// `docs/performance.md`).
-#[derive(Debug)]
-struct Racks {
-    to: Sender<Rack>,
-    from: Receiver<Rack>,
+/// A batch of finished spans' records, side by side.
+pub(crate) struct Block {
+    /// Records in use, from the first slot.
+    len: usize,
+    /// Whether a record in use may hold heap memory.
+    owned: bool,
+    recs: [SpanData; BLOCK],
 }
 
-impl Racks {
-    /// A channel for at most `bound` racks; beyond, what is put is freed.
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("len", &self.len)
+            .field("owned", &self.owned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Block {
+    /// A block of free slots.
+    fn new() -> Box<Block> {
+        Box::new(Block {
+            len: 0,
+            owned: false,
+            recs: std::array::from_fn(|_| empty_record()),
+        })
+    }
+
+    /// Records in use.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no record is in use.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether every slot is in use.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == BLOCK
+    }
+
+    /// The records in use, in the order they were put.
+    pub(crate) fn spans(&self) -> &[SpanData] {
+        &self.recs[..self.len]
+    }
+
+    /// Moves `span`'s record into the next free slot (there must be one):
+    /// the part it fills is copied, and `span` is left holding nothing on
+    /// the heap (what it held is the block's now).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) fn put(&mut self, span: &mut SpanData) {
+        let used = filled_bytes(&span.tags);
+        let slot: *mut SpanData = &mut self.recs[self.len];
+        // (The usual span, with two tags or fewer, is copied as if it had
+        // two: a copy of a known length is a few wide moves in line, not a
+        // call; its free slots hold nothing on the heap either.)
+        let (from, to) = ((span as *const SpanData).cast::<u8>(), slot.cast::<u8>());
+        // SAFETY: `slot` is a free slot: it holds nothing on the heap, so
+        // overwriting it frees nothing. The first `used` bytes of a record
+        // are its fields before the tags, the tag list's own fields and its
+        // inline slots in use (`Tags` and `SpanData` are `repr(C)`, tags
+        // last, inline slots last in `Tags`): copied over the slot's, they
+        // make a valid record whose tag slots past those in use are the
+        // free slot's, which hold nothing on the heap either. The two
+        // records do not overlap (`span` is not in a block).
+        unsafe {
+            if used <= USUAL_BYTES {
+                std::ptr::copy_nonoverlapping(from, to, USUAL_BYTES);
+            } else {
+                std::ptr::copy_nonoverlapping(from, to, used);
+            }
+        }
+        self.len += 1;
+        if holds_heap(span) {
+            self.owned = true;
+            // SAFETY: each field written is one `span` shares with the
+            // slot's copy, which owns it now: overwritten without being
+            // dropped (the copy frees it).
+            unsafe {
+                std::ptr::write(&mut span.operation_name, Cow::Borrowed(""));
+                std::ptr::write(&mut span.references, Default::default());
+                std::ptr::write(&mut span.logs, Default::default());
+                std::ptr::write(&mut span.tags, Tags::new());
+            }
+        }
+    }
+
+    /// Frees what its records hold (on the calling thread) and frees its
+    /// slots.
+    pub(crate) fn clear(&mut self) {
+        if self.owned {
+            for r in &mut self.recs[..self.len] {
+                if holds_heap(r) {
+                    *r = empty_record();
+                }
+            }
+            self.owned = false;
+        }
+        self.len = 0;
+    }
+}
+
+/// The bytes of `tags`' record a span fills: all but its free inline tag
+/// slots, which come last.
+#[inline(always)]
+fn filled_bytes(tags: &Tags) -> usize {
+    std::mem::offset_of!(SpanData, tags)
+        + Tags::INLINE_OFFSET
+        + tags.inline_len() * std::mem::size_of::<Tag>()
+}
+
+/// Whether `span` holds heap memory: an owned name, key or value, tag
+/// slots beyond the inline ones, references or logs.
+#[inline(always)]
+fn holds_heap(span: &SpanData) -> bool {
+    span.tags.owned()
+        || span.tags.more_room() != 0
+        || !matches!(span.operation_name, Cow::Borrowed(_))
+        || span.references.capacity() != 0
+        || span.logs.capacity() != 0
+}
+
+/// A record holding nothing: a free slot's.
+fn empty_record() -> SpanData {
+    SpanData {
+        trace_id: Default::default(),
+        span_id: Default::default(),
+        parent_id: Default::default(),
+        flags: Default::default(),
+        operation_name: Cow::Borrowed(""),
+        references: Default::default(),
+        start: 0,
+        end: 0,
+        tags: Tags::new(),
+        logs: Default::default(),
+        local_root: false,
+    }
+}
+
+/// A bounded channel of emptied blocks, or of blocks still holding
+/// application memory.
+#[derive(Debug)]
+struct Blocks {
+    to: Sender<Box<Block>>,
+    from: Receiver<Box<Block>>,
+}
+
+impl Blocks {
+    /// A channel for at most `bound` blocks; beyond, what is put is freed.
     fn new(bound: usize) -> Self {
         let (to, from) = bounded(bound);
-        Racks { to, from }
+        Blocks { to, from }
     }
 
-    fn put(&self, rack: Rack) {
-        let _ = self.to.try_send(rack);
+    fn put(&self, block: Box<Block>) {
+        let _ = self.to.try_send(block);
     }
 
-    fn get(&self) -> Option<Rack> {
+    fn get(&self) -> Option<Box<Block>> {
         self.from.try_recv().ok()
     }
 
-    /// Frees the racks beyond `keep`.
+    /// Frees the blocks beyond `keep`.
     fn trim(&self, keep: usize) {
         while self.from.len() > keep {
             match self.get() {
-                Some(rack) => drop(rack),
+                Some(block) => drop(block),
                 None => break,
             }
         }
     }
 }
 
-fn racks() -> &'static Racks {
-    static RACKS_: OnceLock<Racks> = OnceLock::new();
-    RACKS_.get_or_init(|| Racks::new(MAX_RACKS))
+fn emptied() -> &'static Blocks {
+    static EMPTIED: OnceLock<Blocks> = OnceLock::new();
+    EMPTIED.get_or_init(|| Blocks::new(MAX_BLOCKS))
 }
 
-/// Racks of boxes still holding what an application thread allocated for
-/// them (an owned name, tag or log string, references): emptied by the
-/// application thread that takes them, so the memory is freed on an
-/// application thread.
-fn unemptied() -> &'static Racks {
-    static UNEMPTIED: OnceLock<Racks> = OnceLock::new();
-    UNEMPTIED.get_or_init(|| Racks::new(MAX_RACKS))
-}
-
-fn vectors() -> &'static Racks {
-    static VECTORS: OnceLock<Racks> = OnceLock::new();
-    VECTORS.get_or_init(|| Racks::new(VECS))
+/// Blocks whose records still hold what an application thread allocated
+/// for them: emptied by the application thread that takes them.
+fn unemptied() -> &'static Blocks {
+    static UNEMPTIED: OnceLock<Blocks> = OnceLock::new();
+    UNEMPTIED.get_or_init(|| Blocks::new(MAX_BLOCKS))
 }
 
 thread_local! {
-    static LOCAL: RefCell<Rack> = const { RefCell::new(Vec::new()) };
-    // An empty vector for this thread's next batch.
-    static SPARE: RefCell<Rack> = const { RefCell::new(Vec::new()) };
+    /// This thread's boxes for its next spans (boxed: a span holds one, so
+    /// that the span itself stays small).
+    #[allow(clippy::vec_box)]
+    static BOXES_: RefCell<Vec<Box<SpanData>>> = const { RefCell::new(Vec::new()) };
+    /// An emptied block kept for this thread's next batch.
+    static SPARE: RefCell<Option<Box<Block>>> = const { RefCell::new(None) };
 }
 
 /// How long no span must arrive before [`trim`].
 pub(crate) const IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Frees the racks beyond [`RACKS`] (called by a reporter thread once no
+/// Frees the blocks beyond [`BLOCKS`] (called by a reporter thread once no
 /// span arrived for [`IDLE`]).
 pub(crate) fn trim() {
-    racks().trim(RACKS);
+    emptied().trim(BLOCKS);
     unemptied().trim(0);
 }
 
-/// An empty vector with room for [`RACK`] spans: this thread's spare, a
-/// recycled one, or a new one.
-pub(crate) fn vector() -> Rack {
+/// An empty block: this thread's spare, a returned one (one still holding
+/// application memory first, emptied here), or a new one.
+pub(crate) fn block() -> Box<Block> {
     let spare = SPARE
-        .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
         .ok()
-        .and_then(Result::ok)
-        .filter(|v| v.capacity() != 0);
-    spare
-        .or_else(|| vectors().get())
-        .unwrap_or_else(|| Vec::with_capacity(RACK))
+        .flatten();
+    if let Some(block) = spare {
+        return block;
+    }
+    if let Some(mut block) = unemptied().get() {
+        block.clear();
+        return block;
+    }
+    emptied().get().unwrap_or_else(Block::new)
 }
 
-/// Keeps the emptied vector `v` for reuse (this thread's spare first), or
-/// frees it if it is not of the recycled size or enough are kept.
-pub(crate) fn recycle(mut v: Rack) {
-    v.clear();
-    if v.capacity() != RACK {
-        return;
-    }
-    // (When the thread is exiting, its thread-locals are gone and `v` is
-    // freed with the closure.)
+/// An emptied block, or a new one, for the reporter thread (which leaves
+/// the blocks holding application memory to the application threads).
+pub(crate) fn emptied_block() -> Box<Block> {
+    emptied().get().unwrap_or_else(Block::new)
+}
+
+/// Keeps a block whose spans this thread could not queue (they were
+/// dropped and counted), emptied, for its next batch; beyond one, for any
+/// thread.
+pub(crate) fn keep(mut block: Box<Block>) {
+    block.clear();
+    // (When the thread is exiting, its thread-locals are gone and the
+    // block is freed with the closure.)
     let left = SPARE.try_with(|s| match s.try_borrow_mut() {
-        Ok(mut s) if s.capacity() == 0 => {
-            *s = v;
+        Ok(mut s) if s.is_none() => {
+            *s = Some(block);
             None
         }
-        _ => Some(v),
+        _ => Some(block),
     });
-    if let Ok(Some(v)) = left {
-        vectors().put(v);
+    if let Ok(Some(block)) = left {
+        emptied().put(block);
     }
 }
 
-/// An empty span box from this thread's rack (or the next returned rack),
-/// if there is one.
-#[inline]
-pub(crate) fn take() -> Option<Box<SpanData>> {
-    LOCAL
-        .try_with(
-            // The refill is out of line: inside, it made this function
-            // save and restore more registers for every span.
-            |local| {
-                let mut local = local.borrow_mut();
-                let b = match local.pop() {
-                    Some(b) => b,
-                    None => refill(&mut local)?,
-                };
-                // The box of a next span, on its way while this span runs:
-                // the lines of its record the usual span fills, its two
-                // tags included, four spans ahead.
-                let n = local.len();
-                if n > 0 {
-                    prefetch_for_write(&local[n.saturating_sub(AHEAD)], prefetchw_supported());
-                }
-                let mut b = b;
-                // A box the reporter thread returned as it was holds its last
-                // span's tags, none of them on the heap: let go unread.
-                b.tags.clear();
-                Some(b)
-            },
-        )
-        .ok()
-        .flatten()
-}
-
-/// Fills this thread's empty rack with the next returned one (unemptied
-/// racks first, so the memory they hold is let go soon) and takes a box
-/// from it.
-#[cold]
-#[inline(never)]
-fn refill(local: &mut Rack) -> Option<Box<SpanData>> {
-    let rack = match unemptied().get() {
-        Some(mut rack) => {
-            rack.iter_mut().for_each(|b| empty(b));
-            rack
-        }
-        None => racks().get()?,
-    };
-    recycle(std::mem::replace(local, rack));
-    local.pop()
-}
-
-/// How many spans ahead a box's record is prefetched.
-const AHEAD: usize = 4;
-
-/// Asks the processor to bring `span`'s cache lines in, for writing, while
-/// this span runs: the next span's record then does not wait for them to
-/// come from the reporter's core.
-#[inline(always)]
-fn prefetch_for_write(span: &SpanData, exclusive: bool) {
-    // As many lines as the usual span fills, from the record's start: where
-    // it straddles one more, that last line is left to the stores (and the
-    // lines of further tags, to theirs). Asking for it as well
-    // was slower (`cargo bench --bench ratio`, alternated: ours /
-    // rustracing_jaeger medians 0.30-0.37 -> 0.33-0.54, three pairs); boxes
-    // lie side by side, so that line is also the next box's first, perhaps
-    // in use on the other core at the time.
-    let p = (span as *const SpanData).cast::<u8>();
-    let lines = USUAL_BYTES.div_ceil(64);
-    for i in 0..lines {
-        prefetch_line(p.wrapping_add(i * 64), exclusive);
-    }
-}
-
-/// The bytes of its record the usual span fills: all but the inline tag
-/// slots after its two tags, which come last.
-pub(crate) const USUAL_BYTES: usize = std::mem::offset_of!(SpanData, tags)
-    + crate::tag::Tags::INLINE_OFFSET
-    + 2 * std::mem::size_of::<Tag>();
-
-/// Asks the processor to bring the record of `span` in, for reading (the
-/// part the usual span fills): the reporter thread asks for the records
-/// of the spans it will encode next, which are still in the cache of the
-/// core that finished them, while it encodes this one (each would
-/// otherwise stall it on its first field).
-#[inline(always)]
-pub(crate) fn prefetch_for_read(span: &SpanData) {
-    prefetch_lines_for_read((span as *const SpanData).cast(), USUAL_BYTES);
-}
-
-/// Read prefetches of every cache line of the `bytes` bytes at `p`,
-/// wherever they start.
-#[inline(always)]
-pub(crate) fn prefetch_lines_for_read(p: *const u8, bytes: usize) {
-    let first = p.wrapping_sub(p as usize & 63);
-    for offset in line_offsets(p as usize, bytes) {
-        prefetch_line(first.wrapping_add(offset), false);
-    }
-}
-
-/// The offsets, from the start of the cache line holding `address`, of the
-/// lines the `bytes` bytes at `address` touch (none for none).
-#[inline(always)]
-fn line_offsets(address: usize, bytes: usize) -> impl Iterator<Item = usize> {
-    let lines = ((address & 63) + bytes).div_ceil(64);
-    (0..lines).map(|i| i * 64)
-}
-
-/// One cache line's prefetch for writing: `prefetchw` (`exclusive`, where
-/// the processor has it), which takes the line exclusive at once;
-/// otherwise `prefetcht0`, which brings it shared (the write then asks the
-/// other cores to let go of it again). A hint: it never faults, and `p` is
-/// not dereferenced.
-#[inline(always)]
-pub(crate) fn prefetch_line(p: *const u8, exclusive: bool) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if exclusive {
-            #[allow(unsafe_code)]
-            // SAFETY: a prefetch is a hint: it never faults, changes no
-            // memory and no register.
-            unsafe {
-                std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
-            }
-        } else {
-            #[allow(unsafe_code)]
-            // SAFETY: as above.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, exclusive);
-}
-
-/// Whether the processor has `prefetchw` (CPUID 8000_0001h, ECX bit 8),
-/// asked once.
-#[inline(always)]
-pub(crate) fn prefetchw_supported() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::atomic::{AtomicU8, Ordering};
-        static KNOWN: AtomicU8 = AtomicU8::new(0);
-        match KNOWN.load(Ordering::Relaxed) {
-            1 => false,
-            2 => true,
-            _ => {
-                let ecx = core::arch::x86_64::__cpuid(0x8000_0001).ecx;
-                let yes = ecx & (1 << 8) != 0;
-                KNOWN.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-                yes
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
-/// Readies a span's box for reuse: frees what the span holds on the heap,
-/// keeping only modest capacity. The usual span holds nothing of the kind
-/// and is left as it is: its tags are let go when the box is taken.
-/// The check is inlined into the loops that call it; the work, rare, is
-/// not.
-#[inline(always)]
-fn empty(span: &mut SpanData) {
-    if span.tags.owned()
-        || span.tags.more_room() > KEEP_TAGS
-        || !matches!(span.operation_name, Cow::Borrowed(_))
-        || span.references.capacity() != 0
-        || !span.logs.is_empty()
-    {
-        empty_heap(span);
-    }
-}
-
-/// [`empty`]'s work, for a span that holds heap memory.
-#[cold]
-#[inline(never)]
-fn empty_heap(span: &mut SpanData) {
-    span.operation_name = Cow::Borrowed("");
-    if span.tags.more_room() > KEEP_TAGS {
-        span.tags = Default::default();
-    } else {
-        span.tags.clear();
-    }
-    if span.logs.capacity() > KEEP_LOGS {
-        span.logs = Default::default();
-    } else {
-        span.logs.clear();
-    }
-    span.references = Default::default();
-}
-
-/// Keeps, emptied, the span boxes of a batch this thread could not queue
-/// (the spans were dropped and counted), for its next spans; full racks go
-/// to the channel, for any thread. The batch's vector is recycled.
-pub(crate) fn keep_all(mut batch: Rack) {
-    let _ = LOCAL.try_with(|local| {
-        if let Ok(mut local) = local.try_borrow_mut() {
-            for mut span in batch.drain(..) {
-                empty(&mut span);
-                if local.len() >= RACK {
-                    let full = std::mem::replace(&mut *local, vector());
-                    racks().put(full);
-                }
-                local.push(span);
-            }
-        }
-    });
-    // (Boxes left when the thread is exiting are freed with it.)
-    recycle(batch);
-}
-
-/// Heap bytes a span holds that its recycled box would not keep: owned
-/// strings of its name, tags and logs, its references, and tag or log room
-/// beyond what a recycled box keeps. All of it was allocated on an
+/// Heap bytes a span holds: owned strings of its name, tags and logs, its
+/// references, and tag or log room. All of it was allocated on an
 /// application thread.
 fn owned_bytes(span: &SpanData) -> usize {
     // The question is which variant the `Cow` is, so it is taken whole.
@@ -407,77 +334,131 @@ fn owned_bytes(span: &SpanData) -> usize {
     }
     let mut bytes = cow(&span.operation_name)
         + span.references.heap_bytes()
-        + if span.tags.owned() {
-            span.tags.iter().map(tag).sum::<usize>()
-        } else {
-            0
-        };
-    if span.tags.more_room() > KEEP_TAGS {
-        bytes += span.tags.heap_bytes();
+        + span.tags.heap_bytes()
+        + span.logs.heap_bytes();
+    if span.tags.owned() {
+        bytes += span.tags.iter().map(tag).sum::<usize>();
     }
     for log in &span.logs {
         bytes += log.fields.capacity() * std::mem::size_of::<Tag>()
             + log.fields.iter().map(tag).sum::<usize>();
     }
-    if span.logs.capacity() > KEEP_LOGS {
-        bytes += span.logs.heap_bytes();
-    }
     bytes
 }
 
-/// A box holding more than this on the heap is emptied by the reporter
+/// A record holding more than this on the heap is emptied by the reporter
 /// thread (a rare large span; its memory is not kept waiting for reuse).
 const DEFER_MAX: usize = 4096;
 
-/// The reporter thread's side: collects returned boxes into racks.
-#[derive(Debug)]
-pub(crate) struct Returns {
-    /// Emptied boxes.
-    rack: Rack,
-    to: &'static Racks,
-    /// Boxes left for an application thread to empty.
-    unemptied: Rack,
-    unemptied_to: &'static Racks,
+/// The reporter thread's side: a block whose spans it has encoded, back to
+/// the application threads; as it is if a record holds application memory
+/// (emptied by the thread that takes it), else emptied by forgetting its
+/// records.
+pub(crate) fn give_back(block: Box<Block>) {
+    give_back_to(block, emptied(), unemptied());
 }
 
-impl Default for Returns {
-    fn default() -> Self {
-        Returns {
-            rack: Vec::new(),
-            to: racks(),
-            unemptied: Vec::new(),
-            unemptied_to: unemptied(),
+/// [`give_back`], into the channels given.
+fn give_back_to(mut block: Box<Block>, emptied: &Blocks, unemptied: &Blocks) {
+    if block.owned {
+        let mut owned = false;
+        for r in &mut block.recs[..block.len] {
+            if holds_heap(r) {
+                if owned_bytes(r) > DEFER_MAX {
+                    *r = empty_record();
+                } else {
+                    owned = true;
+                }
+            }
         }
+        if owned {
+            unemptied.put(block);
+            return;
+        }
+        block.owned = false;
+    }
+    block.len = 0;
+    emptied.put(block);
+}
+
+/// A box for a new span, holding no tags, if this thread keeps one.
+#[inline]
+pub(crate) fn take() -> Option<Box<SpanData>> {
+    BOXES_
+        .try_with(|boxes| {
+            let mut b = boxes.try_borrow_mut().ok()?.pop()?;
+            // Its last span's tags, none of them on the heap (see
+            // `Block::put`): let go unread.
+            b.tags.clear();
+            Some(b)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps the box of a span whose record went into a block (holding
+/// nothing on the heap) for this thread's next spans; beyond [`BOXES`] it
+/// is freed.
+#[inline]
+pub(crate) fn keep_box(b: Box<SpanData>) {
+    debug_assert!(!holds_heap(&b));
+    let _ = BOXES_.try_with(|boxes| {
+        if let Ok(mut boxes) = boxes.try_borrow_mut() {
+            if boxes.len() < BOXES {
+                boxes.push(b);
+            }
+        }
+    });
+}
+
+/// The bytes of its record the usual span fills: all but the inline tag
+/// slots after its two tags, which come last.
+pub(crate) const USUAL_BYTES: usize =
+    std::mem::offset_of!(SpanData, tags) + Tags::INLINE_OFFSET + 2 * std::mem::size_of::<Tag>();
+
+/// Asks the processor to bring the record of `span` in, for reading (the
+/// part the usual span fills): the reporter thread asks for the records
+/// of the spans it will encode next, which are still in the cache of the
+/// core that finished them, while it encodes this one (each would
+/// otherwise stall it on its first field).
+#[inline(always)]
+pub(crate) fn prefetch_for_read(span: &SpanData) {
+    prefetch_lines_for_read((span as *const SpanData).cast(), USUAL_BYTES);
+}
+
+/// Read prefetches of every cache line of the `bytes` bytes at `p`,
+/// wherever they start.
+#[inline(always)]
+pub(crate) fn prefetch_lines_for_read(p: *const u8, bytes: usize) {
+    let first = p.wrapping_sub(p as usize & 63);
+    for offset in line_offsets(p as usize, bytes) {
+        prefetch_line(first.wrapping_add(offset));
     }
 }
 
-impl Returns {
-    /// Queues `span`'s box for reuse: emptied here when it holds nothing an
-    /// application thread allocated for it (or a great deal), else as it
-    /// is, for the application thread that takes it to empty.
-    pub(crate) fn give(&mut self, mut span: Box<SpanData>) {
-        let owned = owned_bytes(&span);
-        if owned == 0 && span.logs.is_empty() {
-            // Nothing to free: returned as it is (its tags are let go by
-            // the application thread that takes it, see `take`).
-            Self::add(&mut self.rack, self.to, span);
-        } else if owned > DEFER_MAX {
-            empty(&mut span);
-            Self::add(&mut self.rack, self.to, span);
-        } else {
-            Self::add(&mut self.unemptied, self.unemptied_to, span);
-        }
-    }
+/// The offsets, from the start of the cache line holding `address`, of the
+/// lines the `bytes` bytes at `address` touch (none for none).
+#[inline(always)]
+fn line_offsets(address: usize, bytes: usize) -> impl Iterator<Item = usize> {
+    let lines = ((address & 63) + bytes).div_ceil(64);
+    (0..lines).map(|i| i * 64)
+}
 
-    fn add(rack: &mut Rack, to: &Racks, span: Box<SpanData>) {
-        if rack.capacity() == 0 {
-            *rack = vector();
-        }
-        rack.push(span);
-        if rack.len() >= RACK {
-            to.put(std::mem::take(rack));
+/// One cache line's read prefetch (`prefetcht0`). A hint: it never faults,
+/// and `p` is not dereferenced.
+#[inline(always)]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch is a hint: it never faults, changes no memory
+        // and no register.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[cfg(test)]
@@ -489,7 +470,7 @@ mod tests {
 
     /// A span whose name and `n` tags hold nothing on the heap.
     fn static_span(n: usize) -> Box<SpanData> {
-        let mut tags = crate::tag::Tags::new();
+        let mut tags = Tags::new();
         for i in 0..n {
             tags.push(Tag::new("k", i as i64));
         }
@@ -516,129 +497,136 @@ mod tests {
         span
     }
 
-    fn returns(limit: usize) -> (Returns, &'static Racks, &'static Racks) {
-        let racks: &'static Racks = Box::leak(Box::new(Racks::new(limit)));
-        let unemptied: &'static Racks = Box::leak(Box::new(Racks::new(limit)));
-        (
-            Returns {
-                rack: Vec::new(),
-                to: racks,
-                unemptied: Vec::new(),
-                unemptied_to: unemptied,
-            },
-            racks,
-            unemptied,
+    /// The fields the encoder reads, as text.
+    fn shown(span: &SpanData) -> String {
+        format!(
+            "{:?} {:?} {:?} {:?} {} {} {} {:?} {:?} {}",
+            span.trace_id,
+            span.span_id,
+            span.parent_id,
+            span.flags,
+            span.operation_name,
+            span.start,
+            span.end,
+            span.tags
+                .iter()
+                .map(|t| (t.key.to_string(), format!("{:?}", t.value)))
+                .collect::<Vec<_>>(),
+            span.references.len(),
+            span.logs.len(),
         )
     }
 
-    fn assert_emptied(b: &SpanData) {
-        assert_eq!(b.operation_name, "");
-        assert!(b.tags.is_empty());
+    #[test]
+    fn a_record_put_in_a_block_reads_as_it_was_and_leaves_its_box_holding_nothing() {
+        let mut block = Block::new();
+        // Owned parts, tags beyond the inline slots, and a static span
+        // after one with more tags (its free slots then hold the earlier
+        // record's tags, none on the heap).
+        let mut spans = vec![owned_span(100), static_span(40), static_span(2)];
+        spans[1].operation_name = Cow::Borrowed("many");
+        let expected: Vec<String> = spans.iter().map(|s| shown(s)).collect();
+        for s in &mut spans {
+            block.put(s);
+            assert!(!holds_heap(s), "the box keeps nothing the block owns");
+        }
+        assert_eq!(block.len(), 3);
+        assert!(block.owned);
+        let got: Vec<String> = block.spans().iter().map(shown).collect();
+        assert_eq!(got, expected);
+        // Emptied: the records holding memory are freed, every slot is free.
+        block.clear();
+        assert!(block.is_empty() && !block.owned);
+        assert!(block.recs.iter().all(|r| !holds_heap(r)));
+    }
+
+    #[test]
+    fn the_usual_span_fills_the_bytes_it_is_prefetched_for() {
+        assert_eq!(filled_bytes(&static_span(2).tags), USUAL_BYTES);
+        // Never more than the record.
+        assert!(filled_bytes(&static_span(40).tags) <= std::mem::size_of::<SpanData>());
+    }
+
+    #[test]
+    fn blocks_holding_nothing_on_the_heap_come_back_emptied() {
+        let (emptied, unemptied) = (Blocks::new(4), Blocks::new(4));
+        let mut block = Block::new();
+        for _ in 0..BLOCK {
+            block.put(&mut static_span(3));
+        }
+        assert!(block.is_full() && !block.owned);
+        give_back_to(block, &emptied, &unemptied);
+        let again = emptied.get().expect("the block, emptied");
+        assert!(again.is_empty());
+        // Its records are forgotten, not rewritten (they hold nothing on
+        // the heap): the reporter thread only read them.
+        assert_eq!(again.recs[0].tags.iter().count(), 3);
+        assert!(again.recs.iter().all(|r| !holds_heap(r)));
+        assert!(unemptied.get().is_none());
+    }
+
+    #[test]
+    fn blocks_holding_application_memory_go_back_unemptied_unless_large() {
+        let (emptied, unemptied) = (Blocks::new(4), Blocks::new(4));
+        let mut block = Block::new();
+        block.put(&mut owned_span(100));
+        block.put(&mut owned_span(DEFER_MAX + 1));
+        block.put(&mut static_span(2));
+        give_back_to(block, &emptied, &unemptied);
         assert!(
-            b.tags.more_room() <= KEEP_TAGS,
-            "large tag room is not kept"
+            emptied.get().is_none(),
+            "nothing small freed by the reporter"
         );
-        assert!(b.logs.is_empty() && b.references.is_empty());
-    }
-
-    #[test]
-    fn boxes_holding_nothing_on_the_heap_come_back_untouched_in_full_racks() {
-        let (mut returns, racks, unemptied) = returns(RACKS);
-        for _ in 0..RACK - 1 {
-            returns.give(static_span(3));
-        }
-        assert!(racks.get().is_none(), "only full racks travel");
-        returns.give(static_span(3));
-        let rack = racks.get().expect("a full rack");
-        assert_eq!(rack.len(), RACK);
-        for b in &rack {
-            // Not written by the reporter thread: its last tags are still
-            // there, none of them on the heap.
-            assert_eq!(b.tags.len(), 3);
-            assert_eq!(owned_bytes(b), 0);
-        }
+        let mut taken = unemptied.get().expect("the block, unemptied");
+        assert_eq!(taken.len(), 3);
+        assert!(holds_heap(&taken.recs[0]), "the small record is left");
+        assert!(
+            !holds_heap(&taken.recs[1]),
+            "the large one is emptied at once"
+        );
+        // What the application thread that takes it does.
+        taken.clear();
+        assert!(taken.is_empty());
+        assert!(taken.recs.iter().all(|r| !holds_heap(r)));
+        // Only large records: emptied by the reporter, the block with them.
+        let mut block = Block::new();
+        block.put(&mut owned_span(DEFER_MAX + 1));
+        give_back_to(block, &emptied, &unemptied);
         assert!(unemptied.get().is_none());
+        assert!(emptied.get().expect("emptied").is_empty());
     }
 
     #[test]
-    fn a_taken_box_holds_no_tags_and_its_slots_are_reused() {
+    fn blocks_beyond_the_bound_are_freed_and_trim_keeps_what_it_is_told() {
+        let blocks = Blocks::new(40);
+        for _ in 0..50 {
+            blocks.put(Block::new());
+        }
+        assert_eq!(
+            blocks.from.len(),
+            40,
+            "the channel holds its bound, no more"
+        );
+        blocks.trim(BLOCKS);
+        assert_eq!(blocks.from.len(), BLOCKS);
+    }
+
+    #[test]
+    fn a_thread_keeps_its_boxes_and_its_dropped_block() {
         std::thread::spawn(|| {
-            let mut returns = Returns::default();
-            for _ in 0..RACK {
-                returns.give(static_span(3));
-            }
-            // Whichever box this thread gets (other tests share the pool),
-            // it comes without tags, names nothing owned, and writes its
-            // next tags into its own slots, keeping the room it has.
-            let mut b = take().expect("a box from the pool");
-            assert!(b.tags.is_empty());
-            assert!(matches!(b.operation_name, Cow::Borrowed(_)));
-            assert!(b.logs.is_empty() && b.references.capacity() == 0);
-            let room = b.tags.more_room();
-            b.tags.push(Tag::new("k", 1));
-            assert_eq!(b.tags.len(), 1);
-            assert_eq!(b.tags.get(0).map(|t| t.key.as_ref()), Some("k"));
-            assert_eq!(b.tags.more_room(), room);
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn boxes_holding_application_memory_go_back_unemptied_unless_large() {
-        let (mut returns, racks, unemptied) = returns(RACKS);
-        for _ in 0..RACK {
-            returns.give(owned_span(100));
-            // Tag room beyond what a box keeps was allocated by the
-            // application too.
-            returns.give(static_span(40));
-        }
-        assert!(racks.get().is_none(), "nothing emptied by the reporter");
-        for _ in 0..2 {
-            let mut rack = unemptied.get().expect("a rack left unemptied");
-            assert_eq!(rack.len(), RACK);
-            assert!(rack
-                .iter()
-                .any(|b| b.operation_name == "op" && !b.tags.is_empty()));
-            // What an application thread taking it does.
-            rack.iter_mut().for_each(|b| empty(b));
-            rack.iter().for_each(|b| assert_emptied(b));
-        }
-        // A span holding more than DEFER_MAX is emptied on the spot.
-        for _ in 0..RACK {
-            returns.give(owned_span(DEFER_MAX + 1));
-        }
-        let rack = racks.get().expect("large spans, emptied");
-        rack.iter().for_each(|b| assert_emptied(b));
-        assert!(unemptied.get().is_none());
-    }
-
-    #[test]
-    fn racks_beyond_the_bound_are_freed_and_trim_keeps_what_it_is_told() {
-        let (mut returns, racks, _) = returns(40);
-        for _ in 0..50 * RACK {
-            returns.give(static_span(3));
-        }
-        assert_eq!(racks.from.len(), 40, "the channel holds its bound, no more");
-        racks.trim(RACKS);
-        assert_eq!(racks.from.len(), RACKS);
-        assert_eq!(racks.get().map(|r| r.len()), Some(RACK));
-    }
-
-    #[test]
-    fn kept_boxes_beyond_a_rack_go_to_the_channel_not_to_free() {
-        std::thread::spawn(|| {
-            let mut given = Vec::new();
-            for _ in 0..2 * RACK + 1 {
-                let b = owned_span(10);
-                given.push(&*b as *const SpanData as usize);
-                keep_all(vec![b]);
-            }
-            // Two full racks left the thread; the last box stayed.
-            assert_eq!(LOCAL.with(|l| l.borrow().len()), 1);
-            let kept = take().expect("the kept box");
-            assert_eq!(&*kept as *const SpanData as usize, given[2 * RACK]);
-            assert_eq!(kept.operation_name, "", "kept boxes are emptied");
+            let mut b = static_span(3);
+            let mut block = block();
+            block.put(&mut b);
+            let at = &*b as *const SpanData as usize;
+            keep_box(b);
+            let again = take().expect("the kept box");
+            assert_eq!(&*again as *const SpanData as usize, at);
+            assert!(again.tags.is_empty(), "a kept box comes without tags");
+            let block_at = &*block as *const Block as usize;
+            keep(block);
+            let next = super::block();
+            assert_eq!(&*next as *const Block as usize, block_at, "the spare first");
+            assert!(next.is_empty());
         })
         .join()
         .unwrap();
@@ -661,24 +649,5 @@ mod tests {
         assert_eq!(line_offsets(0x103f, 168).count(), 4);
         assert_eq!(line_offsets(0x1000, 128).count(), 2);
         assert_eq!(line_offsets(0x1000, 0).count(), 0);
-    }
-
-    #[test]
-    fn vectors_are_recycled_with_their_room() {
-        std::thread::spawn(|| {
-            let mut v = vector();
-            assert_eq!(v.capacity(), RACK);
-            v.push(static_span(1));
-            let at = v.as_ptr();
-            recycle(v);
-            let again = vector();
-            assert_eq!(again.as_ptr(), at, "this thread's spare comes back");
-            assert!(again.is_empty(), "a recycled vector is emptied");
-            // Other sizes are not kept.
-            recycle(Vec::with_capacity(1));
-            assert_eq!(vector().capacity(), RACK);
-        })
-        .join()
-        .unwrap();
     }
 }

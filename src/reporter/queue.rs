@@ -25,13 +25,11 @@ use super::spin::SpinLock;
 use crate::metrics::Metrics;
 use crate::span::SpanData;
 
-/// Spans a slot collects before they travel as a batch.
-pub(crate) const BATCH: usize = 32;
-
-type Batch = Vec<Box<SpanData>>;
+/// A batch: a block of span records.
+type Batch = Box<pool::Block>;
 
 /// One thread's finished spans, not yet in the channel.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
     spans: SpinLock<Batch>,
 }
@@ -145,7 +143,7 @@ impl Queue {
         // Its vector from the pool, with a batch's room: one grown here and
         // dropped by the reporter thread would be freed on the wrong thread.
         let slot = Arc::new(Slot {
-            spans: SpinLock::new(pool::vector()),
+            spans: SpinLock::new(pool::block()),
         });
         self.slots
             .lock()
@@ -173,20 +171,22 @@ impl Queue {
             Metrics::add(&metrics.dropped_closed, 1);
             return Some(false);
         }
-        spans.push(span);
-        if spans.len() < BATCH {
+        let mut span = span;
+        spans.put(&mut span);
+        pool::keep_box(span);
+        if !spans.is_full() {
             return Some(false);
         }
         Some(self.send_full(&mut spans, metrics))
     }
 
-    /// Sends a full slot's batch (once every [`BATCH`] spans: out of the
+    /// Sends a full slot's batch (once every [`pool::BLOCK`] spans: out of the
     /// line of the others). Sent while the slot is still locked: when the
     /// reporter thread takes a slot's spans, every earlier batch of the
     /// thread is already in the channel (see `drain`).
     #[inline(never)]
     fn send_full(&self, spans: &mut Batch, metrics: &Metrics) -> bool {
-        let batch = std::mem::replace(spans, pool::vector());
+        let batch = std::mem::replace(spans, pool::block());
         self.send(batch, metrics)
     }
 
@@ -211,8 +211,10 @@ impl Queue {
     #[cold]
     #[inline(never)]
     fn send_alone(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
-        let mut batch = pool::vector();
-        batch.push(span);
+        let mut batch = pool::block();
+        let mut span = span;
+        batch.put(&mut span);
+        pool::keep_box(span);
         self.send(batch, metrics)
     }
 
@@ -226,7 +228,7 @@ impl Queue {
         if before + n > self.capacity {
             self.queued.fetch_sub(n, Ordering::Relaxed);
             Metrics::add(&metrics.dropped_queue_full, n as u64);
-            pool::keep_all(batch);
+            pool::keep(batch);
             return true;
         }
         match self.tx.try_send(batch) {
@@ -234,7 +236,7 @@ impl Queue {
             Err(TrySendError::Full(batch)) => {
                 self.queued.fetch_sub(n, Ordering::Relaxed);
                 Metrics::add(&metrics.dropped_queue_full, n as u64);
-                pool::keep_all(batch);
+                pool::keep(batch);
                 true
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -254,7 +256,7 @@ impl Queue {
     /// taken before the slot's spans. Takes only what is present, so that
     /// senders faster than the reporter cannot keep it here (its ticks
     /// would stop).
-    pub(crate) fn drain(&self, f: impl FnMut(Box<SpanData>)) -> usize {
+    pub(crate) fn drain(&self, f: impl FnMut(&SpanData)) -> usize {
         self.drain_then(f, || {})
     }
 
@@ -263,7 +265,7 @@ impl Queue {
     /// vector stay in its thread's cache meanwhile (a sweep takes them to
     /// the reporter thread's, and the thread's next span waits for them to
     /// come back).
-    pub(crate) fn drain_channel(&self, mut f: impl FnMut(Box<SpanData>)) -> usize {
+    pub(crate) fn drain_channel(&self, mut f: impl FnMut(&SpanData)) -> usize {
         let mut taken = 0;
         self.take_channel(|batch| {
             taken += batch.len();
@@ -275,7 +277,7 @@ impl Queue {
     /// [`drain`](Queue::drain), running `between` after the slots were
     /// emptied and before the slots of exited threads are let go (for a
     /// test of that race).
-    fn drain_then(&self, mut f: impl FnMut(Box<SpanData>), between: impl FnOnce()) -> usize {
+    fn drain_then(&self, mut f: impl FnMut(&SpanData), between: impl FnOnce()) -> usize {
         let mut taken = self.drain_channel(&mut f);
         // No lock is held while `f` runs (it may send, for seconds over
         // HTTP): not the list's, which a thread takes for its first span,
@@ -291,7 +293,7 @@ impl Queue {
                 // Under the slot's lock, every earlier batch of its thread
                 // is in the channel: those come first.
                 self.take_channel(|batch| earlier.push(batch));
-                std::mem::replace(&mut *spans, pool::vector())
+                std::mem::replace(&mut *spans, pool::emptied_block())
             };
             for batch in earlier.drain(..) {
                 taken += batch.len();
@@ -343,34 +345,32 @@ impl Queue {
 /// for records (and half as many for their tags).
 const READ_AHEAD: usize = 4;
 
-/// Hands `batch`'s spans to `f`, in order, and its vector to the pool.
-/// While `f` takes one span, the records of the next ones are on their way
-/// from the cores that finished them (see [`pool::prefetch_for_read`]).
-fn hand_over(mut batch: Batch, f: &mut impl FnMut(Box<SpanData>)) {
-    // Drained in order; the spans still to come stay where they can be
-    // looked at (and the vector is only read here, not reversed in place).
-    let mut spans = batch.drain(..);
-    for span in spans.as_slice().iter().take(READ_AHEAD) {
+/// Hands `batch`'s spans to `f`, in order, then the block back to the
+/// application threads. While `f` takes one span, the records of the next
+/// ones are on their way from the core that finished them (see
+/// [`pool::prefetch_for_read`]).
+fn hand_over(batch: Batch, f: &mut impl FnMut(&SpanData)) {
+    let spans = batch.spans();
+    for span in spans.iter().take(READ_AHEAD) {
         pool::prefetch_for_read(span);
     }
-    while let Some(span) = spans.next() {
-        let ahead = spans.as_slice();
-        if let Some(next) = ahead.get(READ_AHEAD - 1) {
+    for (i, span) in spans.iter().enumerate() {
+        if let Some(next) = spans.get(i + READ_AHEAD) {
             pool::prefetch_for_read(next);
         }
         // Its record, asked for two spans ago, tells how many tags it has
         // beyond the usual two, and where those after the inline ones are.
-        if let Some(next) = ahead.get(READ_AHEAD / 2 - 1) {
+        if let Some(next) = spans.get(i + READ_AHEAD / 2) {
             next.tags.prefetch_beyond_two_for_read();
         }
         f(span);
     }
-    drop(spans);
-    pool::recycle(batch);
+    pool::give_back(batch);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::pool::BLOCK as BATCH;
     use super::*;
     use crate::id::{SpanId, TraceId};
     use crate::span_context::Flags;

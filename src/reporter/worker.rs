@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::sync::atomic::AtomicBool;
 
-use super::pool::Returns;
 use super::queue::Queue;
 use super::segment::{OpenSegments, Packet, Segment, TraceIdHash};
 use super::{Control, ReporterConfig};
@@ -53,7 +52,6 @@ struct Worker {
     seq_no: i64,
     out: Vec<u8>,
     failing: bool,
-    returns: Returns,
     /// Emptied segments for reuse.
     spare: Vec<Segment>,
 }
@@ -91,7 +89,6 @@ pub(super) fn run(
         seq_no: 0,
         out: Vec::with_capacity(max_payload.min(1 << 20)),
         failing: false,
-        returns: Returns::default(),
         spare: Vec::new(),
     };
     if budget == 0 {
@@ -189,7 +186,7 @@ pub(super) fn run(
 }
 
 impl Worker {
-    fn accept(&mut self, span: Box<SpanData>, now: Instant) {
+    fn accept(&mut self, span: &SpanData, now: Instant) {
         Metrics::add(&self.metrics.received, 1);
         if self.log_spans {
             log::info!(
@@ -218,7 +215,7 @@ impl Worker {
         loop {
             let n = self
                 .encoder
-                .span(&span, trim, self.max_tag_value_len, &mut seg.bytes);
+                .span(span, trim, self.max_tag_value_len, &mut seg.bytes);
             if n <= self.budget {
                 seg.ends.push(seg.bytes.len());
                 self.open_bytes += n;
@@ -248,7 +245,6 @@ impl Worker {
             }
         }
         let (local_root, trace_id) = (span.local_root, span.trace_id);
-        self.returns.give(span);
         if local_root {
             if let Some(seg) = self.open.remove(&trace_id) {
                 self.open_bytes -= seg.bytes.len();
