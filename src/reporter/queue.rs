@@ -140,8 +140,8 @@ impl Queue {
     #[cold]
     fn register<'s>(&self, slots: &'s mut Vec<(u64, Arc<Slot>)>) -> &'s Arc<Slot> {
         slots.retain(|(_, s)| Arc::strong_count(s) > 1);
-        // Its vector from the pool, with a batch's room: one grown here and
-        // dropped by the reporter thread would be freed on the wrong thread.
+        // Its block from the pool (this thread's spare, a returned one, or
+        // a new one): the slot holds one block while the thread lives.
         let slot = Arc::new(Slot {
             spans: SpinLock::new(pool::block()),
         });
@@ -173,6 +173,7 @@ impl Queue {
         }
         let mut span = span;
         spans.put(&mut span);
+        // The box, its record copied, serves this thread's next span.
         pool::keep_box(span);
         if !spans.is_full() {
             return Some(false);
@@ -262,7 +263,7 @@ impl Queue {
 
     /// The batches in the channel now, without the slots' spans: what the
     /// reporter thread takes between sweeps of the slots. A slot's lock and
-    /// vector stay in its thread's cache meanwhile (a sweep takes them to
+    /// block stay in its thread's cache meanwhile (a sweep takes them to
     /// the reporter thread's, and the thread's next span waits for them to
     /// come back).
     pub(crate) fn drain_channel(&self, mut f: impl FnMut(&SpanData)) -> usize {
