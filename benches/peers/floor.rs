@@ -3,14 +3,17 @@
 //! offers beyond the pipeline itself is taken away.
 //!
 //! Per span: two reads of the time-stamp counter (no conversion), a random
-//! id, a record of fixed size from this thread's pool (ids, flags, a static
-//! name, the times, two static tags inline), the record handed to this
-//! thread's slot under its lock, and every 32 records a batch through a
-//! bounded crossbeam channel of the same 20,000 spans as this crate's
-//! default queue (when it is full, the batch's records go back to the pool:
-//! dropped). A thread polling every millisecond reads every field of each
-//! record it takes (in place of encoding it) and returns the vector, with
-//! the records, for reuse.
+//! id, and a record of fixed size (ids, flags, a static name, the times,
+//! two static tags inline) written into the next slot of this thread's
+//! block, under the block's lock; every 32 records the block goes as one
+//! batch through a bounded crossbeam channel of the same 20,000 spans as
+//! this crate's default queue (when it is full, the block is emptied and
+//! reused at once: dropped). A thread polling every millisecond reads every
+//! field of each record it takes (in place of encoding it) and returns the
+//! block for reuse. (Until 2026-12-02 its records were boxes from a
+//! per-thread pool, handed over in vectors and returned in them: 15–20 %
+//! dearer per span at equal delivery, which is what led this crate to
+//! blocks; see `docs/performance.md`.)
 //!
 //! No span context is returned, nothing is counted, there is no sampler,
 //! baggage, reference, observer, typed tag value, owned string, scope,
@@ -33,6 +36,7 @@ enum Value {
     I64(i64),
 }
 
+#[derive(Clone, Copy)]
 struct Record {
     trace_id: u128,
     span_id: u64,
@@ -44,11 +48,35 @@ struct Record {
     tags: [(&'static str, Value); 2],
 }
 
-type Rack = Vec<Box<Record>>;
+const EMPTY: Record = Record {
+    trace_id: 0,
+    span_id: 0,
+    parent_id: 0,
+    flags: 0,
+    name: "",
+    start: 0,
+    duration: 0,
+    tags: [("", Value::I64(0)); 2],
+};
+
+/// Records side by side, the first `len` in use.
+struct Block {
+    len: usize,
+    recs: [Record; BATCH],
+}
+
+impl Block {
+    fn new() -> Box<Block> {
+        Box::new(Block {
+            len: 0,
+            recs: [EMPTY; BATCH],
+        })
+    }
+}
 
 struct Pipeline {
-    to_reporter: Sender<Rack>,
-    back: Receiver<Rack>,
+    to_reporter: Sender<Box<Block>>,
+    back: Receiver<Box<Block>>,
     /// Spans the reporting thread read.
     delivered: AtomicU64,
     /// Spans finished.
@@ -58,15 +86,15 @@ struct Pipeline {
 fn pipeline() -> &'static Pipeline {
     static P: OnceLock<Pipeline> = OnceLock::new();
     P.get_or_init(|| {
-        let (to_reporter, from_app) = bounded::<Rack>(BATCHES);
-        let (to_app, back) = bounded::<Rack>(4 * BATCHES);
+        let (to_reporter, from_app) = bounded::<Box<Block>>(BATCHES);
+        let (to_app, back) = bounded::<Box<Block>>(4 * BATCHES);
         std::thread::Builder::new()
             .name("floor-reporter".into())
             .spawn(move || {
                 let mut sum = 0u64;
                 loop {
-                    while let Ok(rack) = from_app.try_recv() {
-                        for r in &rack {
+                    while let Ok(mut block) = from_app.try_recv() {
+                        for r in &block.recs[..block.len] {
                             let tags = r.tags.iter().fold(0, |acc, (k, v)| {
                                 acc ^ k.len() as u64
                                     ^ match v {
@@ -85,8 +113,9 @@ fn pipeline() -> &'static Pipeline {
                                     ^ tags,
                             );
                         }
-                        pipeline_delivered().fetch_add(rack.len() as u64, Ordering::Relaxed);
-                        let _ = to_app.try_send(rack);
+                        pipeline_delivered().fetch_add(block.len as u64, Ordering::Relaxed);
+                        block.len = 0;
+                        let _ = to_app.try_send(block);
                     }
                     std::hint::black_box(sum);
                     std::thread::sleep(Duration::from_millis(1));
@@ -133,12 +162,14 @@ pub fn clock_pair_ns() -> f64 {
 
 struct Local {
     rng: u64,
-    pool: Rack,
+    /// An emptied block kept for the next batch (one that met the full
+    /// channel).
+    spare: Option<Box<Block>>,
 }
 
 thread_local! {
-    static LOCAL: RefCell<Local> = const { RefCell::new(Local { rng: 0x9e37_79b9_7f4a_7c15, pool: Vec::new() }) };
-    static SLOT: Arc<Mutex<Rack>> = Arc::new(Mutex::new(Vec::with_capacity(BATCH)));
+    static LOCAL: RefCell<Local> = const { RefCell::new(Local { rng: 0x9e37_79b9_7f4a_7c15, spare: None }) };
+    static SLOT: Arc<Mutex<Box<Block>>> = Arc::new(Mutex::new(Block::new()));
 }
 
 /// The time a cache line takes to go from one thread's core to another's
@@ -199,54 +230,42 @@ fn ticks() -> u64 {
 #[inline(never)]
 fn child(p: &'static Pipeline, trace_id: u128, parent_id: u64) {
     let start = ticks();
-    let mut record = LOCAL.with(|l| {
+    let span_id = LOCAL.with(|l| {
         let mut l = l.borrow_mut();
         let mut x = l.rng;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         l.rng = x;
-        let record = match l.pool.pop() {
-            Some(r) => Some(r),
-            None => match p.back.try_recv() {
-                Ok(rack) => {
-                    l.pool = rack;
-                    l.pool.pop()
-                }
-                Err(_) => None,
-            },
-        };
-        let mut record = record.unwrap_or_else(|| {
-            Box::new(Record {
-                trace_id: 0,
-                span_id: 0,
-                parent_id: 0,
-                flags: 0,
-                name: "",
-                start: 0,
-                duration: 0,
-                tags: [("", Value::I64(0)); 2],
-            })
-        });
-        record.span_id = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        record
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     });
-    record.trace_id = trace_id;
-    record.parent_id = parent_id;
-    record.flags = 1;
-    record.name = "child";
-    record.start = start;
-    record.tags = [("component", Value::Str("bench")), ("n", Value::I64(7))];
-    record.duration = ticks().wrapping_sub(start);
     let full = SLOT.with(|slot| {
-        let mut spans = slot.lock().unwrap();
-        spans.push(record);
-        (spans.len() == BATCH).then(|| std::mem::replace(&mut *spans, Vec::with_capacity(BATCH)))
+        let mut block = slot.lock().unwrap();
+        let i = block.len;
+        let r = &mut block.recs[i];
+        r.trace_id = trace_id;
+        r.span_id = span_id;
+        r.parent_id = parent_id;
+        r.flags = 1;
+        r.name = "child";
+        r.start = start;
+        r.tags = [("component", Value::Str("bench")), ("n", Value::I64(7))];
+        r.duration = ticks().wrapping_sub(start);
+        block.len = i + 1;
+        (block.len == BATCH).then(|| {
+            let next = LOCAL
+                .with(|l| l.borrow_mut().spare.take())
+                .or_else(|| p.back.try_recv().ok())
+                .unwrap_or_else(Block::new);
+            std::mem::replace(&mut *block, next)
+        })
     });
     if let Some(batch) = full {
         if let Err(e) = p.to_reporter.try_send(batch) {
-            let dropped = e.into_inner();
-            LOCAL.with(|l| l.borrow_mut().pool.extend(dropped));
+            // Dropped: the block, emptied, serves the next batch.
+            let mut block = e.into_inner();
+            block.len = 0;
+            LOCAL.with(|l| l.borrow_mut().spare = Some(block));
         }
     }
 }
