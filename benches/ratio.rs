@@ -16,12 +16,12 @@
 //!
 //! The burst's length sets the regime. A burst after a pause starts with
 //! an empty queue (this crate's takes 20,000 spans): about half of a
-//! 100,000-span burst of ours is reported, and a delivered span's record
+//! 100,000-span burst of ours is reported, and a delivered span's block
 //! makes the round trip to the reporter thread's core and back. A long
 //! flat-out run soon fills the queue, and then mostly drops (a third or
-//! less of ours reported); a dropped span's record is recycled on its own thread,
-//! cheaply (what `compare.rs`, which runs flat out for seconds, mostly
-//! measures).
+//! less of ours reported); a dropped span's block is emptied and reused
+//! on its own thread, cheaply (what `compare.rs`, which runs flat out for
+//! seconds, mostly measures).
 //!
 //! The peers are rustracing_jaeger and opentelemetry_sdk, each with its
 //! reporter running and sending to a loopback UDP sink (see `peers`).

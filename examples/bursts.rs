@@ -8,10 +8,11 @@
 //! ```
 //!
 //! A burst of 100,000 child spans after a 30 ms pause starts with an empty
-//! queue: about half of it is reported, and a delivered span's record (and
-//! its tag slots) comes back last written by the reporter thread's core. A
-//! flat-out run of 1,000,000 soon fills the queue and mostly drops (a
-//! third or less reported); a dropped span's record is recycled on its own thread.
+//! queue: about half of it is reported, and a delivered span's block comes
+//! back last read by the reporter thread's core. A flat-out run of
+//! 1,000,000 soon fills the queue and mostly drops (a third or less
+//! reported); a dropped span's block is emptied and reused on its own
+//! thread.
 //! Prints the median over 10 rounds (the first 2 left out) of the CPU time
 //! per child span, for each case, in alternation, the share of each
 //! case's spans dropped at the full queue (counted by the tracer as they

@@ -689,7 +689,8 @@ pub struct SpanBuilder<'t> {
 /// and a span record's references, logs and tags beyond its inline ones,
 /// so that the part of the record the usual span fills, its two tags
 /// inside, is three and a half cache lines' worth of bytes (each line a
-/// span fills makes the round trip to the reporter thread's core).
+/// span fills is copied into a block, which makes the round trip to the
+/// reporter thread's core).
 // (The extra allocation is the point: one word where a vector is three.)
 #[allow(clippy::box_collection)]
 #[derive(Clone)]
@@ -1277,8 +1278,8 @@ mod size_tests {
         assert!(std::mem::size_of::<super::Span>() <= 96);
     }
 
-    /// A span's record makes the round trip to the reporter thread's core
-    /// and back, a cache line at a time: the usual span, with two tags,
+    /// A span's record is copied into a block that makes the round trip to
+    /// the reporter thread's core and back: the usual span, with two tags,
     /// fills three and a half lines' worth at most, and its unused inline
     /// tag slots come after all it fills.
     #[test]
