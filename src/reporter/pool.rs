@@ -153,6 +153,14 @@ impl Block {
         }
     }
 
+    /// [`put`](Block::put)s the record of the span `span` holds, and keeps
+    /// the box for this thread's next span.
+    #[inline(always)]
+    pub(crate) fn put_box(&mut self, mut span: Box<SpanData>) {
+        self.put(&mut span);
+        keep_box(span);
+    }
+
     /// Frees what its records hold (on the calling thread) and frees its
     /// slots.
     pub(crate) fn clear(&mut self) {
@@ -172,9 +180,13 @@ impl Block {
 /// slots, which come last.
 #[inline(always)]
 fn filled_bytes(tags: &Tags) -> usize {
-    std::mem::offset_of!(SpanData, tags)
-        + Tags::INLINE_OFFSET
-        + tags.inline_len() * std::mem::size_of::<Tag>()
+    bytes_before_inline_slot(tags.inline_len())
+}
+
+/// The bytes of a record up to its inline tag slot `n`: those a span
+/// with `n` inline tags fills.
+const fn bytes_before_inline_slot(n: usize) -> usize {
+    std::mem::offset_of!(SpanData, tags) + Tags::INLINE_OFFSET + n * std::mem::size_of::<Tag>()
 }
 
 /// Whether `span` holds heap memory: an owned name, key or value, tag
@@ -400,7 +412,7 @@ pub(crate) fn take() -> Option<Box<SpanData>> {
 /// nothing on the heap) for this thread's next spans; beyond [`BOXES`] it
 /// is freed.
 #[inline]
-pub(crate) fn keep_box(b: Box<SpanData>) {
+fn keep_box(b: Box<SpanData>) {
     debug_assert!(!holds_heap(&b));
     let _ = BOXES_.try_with(|boxes| {
         if let Ok(mut boxes) = boxes.try_borrow_mut() {
@@ -413,8 +425,7 @@ pub(crate) fn keep_box(b: Box<SpanData>) {
 
 /// The bytes of its record the usual span fills: all but the inline tag
 /// slots after its two tags, which come last.
-pub(crate) const USUAL_BYTES: usize =
-    std::mem::offset_of!(SpanData, tags) + Tags::INLINE_OFFSET + 2 * std::mem::size_of::<Tag>();
+pub(crate) const USUAL_BYTES: usize = bytes_before_inline_slot(2);
 
 /// Asks the processor to bring the record of `span` in, for reading (the
 /// part the usual span fills): the reporter thread asks for the records
@@ -614,11 +625,10 @@ mod tests {
     #[test]
     fn a_thread_keeps_its_boxes_and_its_dropped_block() {
         std::thread::spawn(|| {
-            let mut b = static_span(3);
+            let b = static_span(3);
             let mut block = block();
-            block.put(&mut b);
             let at = &*b as *const SpanData as usize;
-            keep_box(b);
+            block.put_box(b);
             let again = take().expect("the kept box");
             assert_eq!(&*again as *const SpanData as usize, at);
             assert!(again.tags.is_empty(), "a kept box comes without tags");

@@ -171,10 +171,7 @@ impl Queue {
             Metrics::add(&metrics.dropped_closed, 1);
             return Some(false);
         }
-        let mut span = span;
-        spans.put(&mut span);
-        // The box, its record copied, serves this thread's next span.
-        pool::keep_box(span);
+        spans.put_box(span);
         if !spans.is_full() {
             return Some(false);
         }
@@ -213,9 +210,7 @@ impl Queue {
     #[inline(never)]
     fn send_alone(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
         let mut batch = pool::block();
-        let mut span = span;
-        batch.put(&mut span);
-        pool::keep_box(span);
+        batch.put_box(span);
         self.send(batch, metrics)
     }
 
