@@ -10,6 +10,7 @@
 pub mod b3;
 pub(crate) mod binary;
 mod carrier;
+mod header_names;
 pub mod jaeger;
 pub mod w3c;
 

@@ -1,0 +1,202 @@
+//! Interned header names for `http::HeaderMap` carriers.
+//!
+//! A baggage item travels under a header of its own (`uberctx-{key}`,
+//! `baggage-{key}`), and a service sends the same few keys on every
+//! request. `HeaderName::from_bytes` validates such a name, copies it into
+//! a new allocation, and the map frees it with the request: a third of an
+//! inject into a `HeaderMap` by instruction count. Here each distinct name
+//! is validated once and kept for the life of the process as a static
+//! string; the `HeaderName` handed to the map is then a copy of a pointer,
+//! with no allocation, no reference count and nothing to free.
+//!
+//! The memory kept is bounded: at most [`INTERNED_MAX`] names of at most
+//! [`LEN_MAX`] bytes each (16 KiB). Names beyond that bound, or longer, are
+//! built per call as before.
+
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+use http::header::{HeaderName, InvalidHeaderName};
+
+/// Distinct names kept for the life of the process, at most.
+pub(crate) const INTERNED_MAX: usize = 256;
+/// Longest name kept, in bytes.
+pub(crate) const LEN_MAX: usize = 64;
+/// Names each thread keeps at hand, most recently built or found.
+const RECENT: usize = 8;
+
+/// Every name kept, shared by all threads (looked up only when a thread's
+/// own few do not have it).
+static INTERNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// A thread's names at hand, replaced in turn.
+struct Recent {
+    names: [Option<HeaderName>; RECENT],
+    next: usize,
+}
+
+thread_local! {
+    static RECENT_NAMES: RefCell<Recent> = const {
+        RefCell::new(Recent {
+            names: [const { None }; RECENT],
+            next: 0,
+        })
+    };
+}
+
+/// The header name `{prefix}{key}` (`prefix` lowercase, as this crate's
+/// prefixes are; `key` in any ASCII case, lowercased as `HeaderName` does).
+///
+/// # Errors
+///
+/// When `{prefix}{key}` is not a valid header name.
+pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHeaderName> {
+    debug_assert!(!prefix.bytes().any(|b| b.is_ascii_uppercase()));
+    if prefix.len() + key.len() > LEN_MAX {
+        return super::carrier::with_prefixed(prefix, key, |joined| {
+            HeaderName::from_bytes(joined.as_bytes())
+        });
+    }
+    let found = RECENT_NAMES.try_with(|recent| {
+        let recent = recent.borrow();
+        recent
+            .names
+            .iter()
+            .flatten()
+            .find(|name| is_prefixed(name.as_str(), prefix, key))
+            .cloned()
+    });
+    if let Ok(Some(name)) = found {
+        return Ok(name);
+    }
+    let built = super::carrier::with_prefixed(prefix, key, |joined| {
+        HeaderName::from_bytes(joined.as_bytes())
+    })?;
+    let name = intern(&built).unwrap_or(built);
+    // (A thread being torn down builds its names per call.)
+    let _ = RECENT_NAMES.try_with(|recent| {
+        let mut recent = recent.borrow_mut();
+        let at = recent.next;
+        recent.names[at] = Some(name.clone());
+        recent.next = (at + 1) % RECENT;
+    });
+    Ok(name)
+}
+
+/// Whether `name` is `{prefix}{key}`, `key` compared without regard to
+/// ASCII case (`name` is lowercase).
+fn is_prefixed(name: &str, prefix: &str, key: &str) -> bool {
+    if name.len() != prefix.len() + key.len() {
+        return false;
+    }
+    let (head, tail) = name.as_bytes().split_at(prefix.len());
+    // (Keys are lowercase as a rule: compared as they are first.)
+    head == prefix.as_bytes()
+        && (tail == key.as_bytes() || tail.eq_ignore_ascii_case(key.as_bytes()))
+}
+
+/// `name` backed by a static string, kept from before or kept now; `None`
+/// when the bound is reached (or the lock poisoned).
+fn intern(name: &HeaderName) -> Option<HeaderName> {
+    let text = name.as_str();
+    if text.len() > LEN_MAX {
+        return None;
+    }
+    let kept = keep(&mut *INTERNED.lock().ok()?, text)?;
+    // `text` came from a valid `HeaderName`, so it is lowercase and valid:
+    // `from_static` does not panic on it.
+    Some(HeaderName::from_static(kept))
+}
+
+/// `text` as a static string from `interned`, added to it while it holds
+/// fewer than [`INTERNED_MAX`]; `None` beyond that.
+fn keep(interned: &mut Vec<&'static str>, text: &str) -> Option<&'static str> {
+    if let Some(kept) = interned.iter().find(|kept| **kept == text) {
+        return Some(*kept);
+    }
+    if interned.len() >= INTERNED_MAX {
+        return None;
+    }
+    let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    interned.push(kept);
+    Some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_ones_built_per_call_in_any_case() {
+        for key in ["user", "User", "TENANT-id", "a.b_c~d"] {
+            let got = prefixed("uberctx-", key).unwrap();
+            let want = HeaderName::from_bytes(format!("uberctx-{key}").as_bytes()).unwrap();
+            assert_eq!(got, want, "{key}");
+            // The second time from the thread's names at hand.
+            assert_eq!(prefixed("uberctx-", key).unwrap(), want, "{key}");
+        }
+        // Same key under another prefix: another name.
+        assert_eq!(
+            prefixed("baggage-", "user").unwrap().as_str(),
+            "baggage-user"
+        );
+    }
+
+    #[test]
+    fn invalid_names_are_errors_and_not_kept() {
+        assert!(prefixed("uberctx-", "a b").is_err());
+        assert!(prefixed("uberctx-", "é").is_err());
+        assert!(prefixed("uberctx-", "a b").is_err());
+        let interned = INTERNED.lock().unwrap();
+        assert!(interned.iter().all(|n| !n.contains(' ')));
+    }
+
+    #[test]
+    fn long_names_are_built_per_call_and_not_kept() {
+        let key = "k".repeat(LEN_MAX);
+        let got = prefixed("uberctx-", &key).unwrap();
+        assert_eq!(got.as_str(), format!("uberctx-{key}"));
+        let interned = INTERNED.lock().unwrap();
+        assert!(interned.iter().all(|n| n.len() <= LEN_MAX));
+    }
+
+    #[test]
+    fn no_more_than_the_bound_is_kept() {
+        let mut interned = Vec::new();
+        for i in 0..INTERNED_MAX {
+            let text = format!("bound-{i}");
+            assert_eq!(keep(&mut interned, &text), Some(text.as_str()));
+        }
+        assert_eq!(keep(&mut interned, "bound-0"), Some("bound-0"));
+        assert_eq!(keep(&mut interned, "bound-over"), None);
+        assert_eq!(interned.len(), INTERNED_MAX);
+    }
+
+    /// More distinct names than a thread keeps at hand all come back right,
+    /// and each distinct name is kept once however many threads ask.
+    #[test]
+    fn many_names_from_many_threads_are_kept_once() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for round in 0..3 {
+                        for i in 0..(RECENT * 2) {
+                            let key = format!("many-{i}");
+                            let name = prefixed("uberctx-", &key).unwrap();
+                            assert_eq!(name.as_str(), format!("uberctx-{key}"), "round {round}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let interned = INTERNED.lock().unwrap();
+        for i in 0..(RECENT * 2) {
+            let name = format!("uberctx-many-{i}");
+            assert_eq!(interned.iter().filter(|n| **n == name).count(), 1, "{name}");
+        }
+        assert!(interned.len() <= INTERNED_MAX);
+    }
+}
