@@ -29,9 +29,10 @@ const RECENT: usize = 8;
 /// own few do not have it).
 static INTERNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 
-/// A thread's names at hand, replaced in turn.
+/// A thread's names at hand (each kept name with its text), replaced in
+/// turn.
 struct Recent {
-    names: [Option<HeaderName>; RECENT],
+    names: [Option<(&'static str, HeaderName)>; RECENT],
     next: usize,
 }
 
@@ -63,8 +64,8 @@ pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHea
             .names
             .iter()
             .flatten()
-            .find(|name| is_prefixed(name.as_str(), prefix, key))
-            .cloned()
+            .find(|(text, _)| is_prefixed(text, prefix, key))
+            .map(|(_, name)| name.clone())
     });
     if let Ok(Some(name)) = found {
         return Ok(name);
@@ -72,12 +73,14 @@ pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHea
     let built = super::carrier::with_prefixed(prefix, key, |joined| {
         HeaderName::from_bytes(joined.as_bytes())
     })?;
-    let name = intern(&built).unwrap_or(built);
+    let Some((text, name)) = intern(&built) else {
+        return Ok(built);
+    };
     // (A thread being torn down builds its names per call.)
     let _ = RECENT_NAMES.try_with(|recent| {
         let mut recent = recent.borrow_mut();
         let at = recent.next;
-        recent.names[at] = Some(name.clone());
+        recent.names[at] = Some((text, name.clone()));
         recent.next = (at + 1) % RECENT;
     });
     Ok(name)
@@ -91,13 +94,39 @@ fn is_prefixed(name: &str, prefix: &str, key: &str) -> bool {
     }
     let (head, tail) = name.as_bytes().split_at(prefix.len());
     // (Keys are lowercase as a rule: compared as they are first.)
-    head == prefix.as_bytes()
-        && (tail == key.as_bytes() || tail.eq_ignore_ascii_case(key.as_bytes()))
+    same(head, prefix.as_bytes())
+        && (same(tail, key.as_bytes()) || tail.eq_ignore_ascii_case(key.as_bytes()))
 }
 
-/// `name` backed by a static string, kept from before or kept now; `None`
-/// when the bound is reached (or the lock poisoned).
-fn intern(name: &HeaderName) -> Option<HeaderName> {
+/// `a == b`, for the short strings of header names a word or two at a
+/// time in line (`==` on slices calls `memcmp`).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    };
+    match n {
+        // The first and the last word (the same one, or overlapping).
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
+/// `name` backed by a static string, kept from before or kept now, with
+/// that string; `None` when the bound is reached (or the lock poisoned).
+fn intern(name: &HeaderName) -> Option<(&'static str, HeaderName)> {
     let text = name.as_str();
     if text.len() > LEN_MAX {
         return None;
@@ -105,7 +134,7 @@ fn intern(name: &HeaderName) -> Option<HeaderName> {
     let kept = keep(&mut *INTERNED.lock().ok()?, text)?;
     // `text` came from a valid `HeaderName`, so it is lowercase and valid:
     // `from_static` does not panic on it.
-    Some(HeaderName::from_static(kept))
+    Some((kept, HeaderName::from_static(kept)))
 }
 
 /// `text` as a static string from `interned`, added to it while it holds
@@ -158,6 +187,27 @@ mod tests {
         assert_eq!(got.as_str(), format!("uberctx-{key}"));
         let interned = INTERNED.lock().unwrap();
         assert!(interned.iter().all(|n| n.len() <= LEN_MAX));
+    }
+
+    #[test]
+    fn short_strings_compare_as_slices_do() {
+        let texts: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + i as u8).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut v = base.clone();
+                    v[at] = b'Z';
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
