@@ -176,8 +176,9 @@ fn insert_header(
 
 /// `value` as a header value, its bytes taken without a copy. The values
 /// this crate writes are visible ASCII: that is checked here a word at a
-/// time (the `http` crate's own check goes a byte at a time, and was a
-/// fifth of an inject); anything else takes the full check.
+/// time (the `http` crate's own check goes a byte at a time: 290 of the
+/// 4,001 instructions of an inject with two baggage items); anything else
+/// takes the full check.
 fn header_value(value: String) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
     if !is_visible_ascii(value.as_bytes()) {
         return HeaderValue::try_from(value);
