@@ -88,26 +88,6 @@ impl Extractor for BTreeMap<String, String> {
     }
 }
 
-/// Calls `f` with `{prefix}{key}`, built on the stack when it is short (as
-/// header names are), for carriers that copy a borrowed key into a form of
-/// their own (`http::HeaderMap`).
-pub(super) fn with_prefixed<R>(prefix: &str, key: &str, f: impl FnOnce(&str) -> R) -> R {
-    const ROOM: usize = 64;
-    let len = prefix.len() + key.len();
-    if len <= ROOM {
-        let mut buf = [0u8; ROOM];
-        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
-        buf[prefix.len()..len].copy_from_slice(key.as_bytes());
-        // (Not validated again: that was the most of this function's cost.)
-        #[allow(unsafe_code)]
-        // SAFETY: the bytes are those of two `str`s end to end, and two
-        // UTF-8 strings end to end are UTF-8.
-        let joined = unsafe { std::str::from_utf8_unchecked(&buf[..len]) };
-        return f(joined);
-    }
-    f(&[prefix, key].concat())
-}
-
 /// The header names this crate injects under fixed names, as static
 /// `HeaderName`s: no allocation, no validation (checked when compiled).
 fn fixed_header_name(key: &str) -> Option<HeaderName> {
@@ -329,15 +309,6 @@ mod tests {
         }
         for key in ["uberctx-user", "baggage-user", "x-b3", "uber-trace-i", ""] {
             assert!(fixed_header_name(key).is_none(), "{key:?}");
-        }
-    }
-
-    #[test]
-    fn prefixed_keys_are_joined_on_the_stack_and_beyond_it() {
-        for len in [0, 1, 55, 56, 57, 200] {
-            let key = "k".repeat(len);
-            let joined = with_prefixed("uberctx-", &key, str::to_owned);
-            assert_eq!(joined, format!("uberctx-{key}"));
         }
     }
 

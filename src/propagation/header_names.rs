@@ -54,11 +54,8 @@ thread_local! {
 /// When `{prefix}{key}` is not a valid header name.
 pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHeaderName> {
     debug_assert!(!prefix.bytes().any(|b| b.is_ascii_uppercase()));
-    if prefix.len() + key.len() > LEN_MAX {
-        return super::carrier::with_prefixed(prefix, key, |joined| {
-            HeaderName::from_bytes(joined.as_bytes())
-        });
-    }
+    // (A name longer than `LEN_MAX` is never at hand nor kept: built below
+    // and returned as it is.)
     let found = RECENT_NAMES.try_with(|recent| {
         let recent = recent.borrow();
         recent
@@ -71,7 +68,7 @@ pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHea
     if let Ok(Some(name)) = found {
         return Ok(name);
     }
-    let built = super::carrier::with_prefixed(prefix, key, |joined| {
+    let built = with_prefixed(prefix, key, |joined| {
         HeaderName::from_bytes(joined.as_bytes())
     })?;
     let Some((text, name)) = intern(&built) else {
@@ -85,6 +82,25 @@ pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHea
         recent.next = (at + 1) % RECENT;
     });
     Ok(name)
+}
+
+/// Calls `f` with `{prefix}{key}`, built on the stack when it is short (as
+/// header names are: `HeaderName` copies it anyway).
+fn with_prefixed<R>(prefix: &str, key: &str, f: impl FnOnce(&str) -> R) -> R {
+    const ROOM: usize = 64;
+    let len = prefix.len() + key.len();
+    if len <= ROOM {
+        let mut buf = [0u8; ROOM];
+        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        buf[prefix.len()..len].copy_from_slice(key.as_bytes());
+        // (Not validated again: that was the most of this function's cost.)
+        #[allow(unsafe_code)]
+        // SAFETY: the bytes are those of two `str`s end to end, and two
+        // UTF-8 strings end to end are UTF-8.
+        let joined = unsafe { std::str::from_utf8_unchecked(&buf[..len]) };
+        return f(joined);
+    }
+    f(&[prefix, key].concat())
 }
 
 /// Whether `name` is `{prefix}{key}`, `key` compared without regard to
@@ -189,6 +205,15 @@ mod tests {
         assert_eq!(got.as_str(), format!("uberctx-{key}"));
         let interned = INTERNED.lock().unwrap();
         assert!(interned.iter().all(|n| n.len() <= LEN_MAX));
+    }
+
+    #[test]
+    fn prefixed_keys_are_joined_on_the_stack_and_beyond_it() {
+        for len in [0, 1, 55, 56, 57, 200] {
+            let key = "k".repeat(len);
+            let joined = with_prefixed("uberctx-", &key, str::to_owned);
+            assert_eq!(joined, format!("uberctx-{key}"));
+        }
     }
 
     #[test]
