@@ -11,7 +11,8 @@
 //! iteration costs. Paths: `unsampled` (start + finish of an unsampled
 //! span), `sampled` (a child span with 2 tags under a root), `delivered`
 //! (the same in bursts of 1,000 with a pause after each: every span
-//! reaches the reporter, and its record comes back for reuse), `inject`
+//! reaches the reporter, and its record comes back for reuse), `traces`
+//! (a root with one such child, in bursts: what a root adds), `inject`
 //! and `extract` (`uber-trace-id` with 2 baggage items, a `HashMap`
 //! carrier), `inject_header_map` and `extract_header_map` (the same with
 //! an `http::HeaderMap`), `extract_request` (the same headers among those
@@ -86,6 +87,22 @@ fn main() {
                 }
             }
         }
+        "traces" => {
+            // A root with one child, both with their tags (the root's are
+            // the sampler's), in bursts of 500 traces with a pause after
+            // each, as `delivered`: the root's start and finish (a new
+            // trace id, the sampler, the segment's close) beside a child.
+            for i in 0..n {
+                let root = tracer.start("root");
+                let mut child = tracer.span("child").child_of(root.context()).start();
+                child.set_tag("component", "bench").set_tag("n", 7);
+                drop(child);
+                drop(root);
+                if i % 500 == 499 {
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                }
+            }
+        }
         "inject" => {
             for _ in 0..n {
                 let mut c: HashMap<String, String> = HashMap::with_capacity(4);
@@ -121,7 +138,7 @@ fn main() {
         }
         other => {
             eprintln!(
-                "unknown path {other:?}: unsampled, sampled, delivered, inject, extract, \
+                "unknown path {other:?}: unsampled, sampled, delivered, traces, inject, extract, \
                  inject_header_map, extract_header_map or extract_request"
             );
             std::process::exit(2);
