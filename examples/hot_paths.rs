@@ -91,7 +91,7 @@ fn main() {
             // A root with one child, both with their tags (the root's are
             // the sampler's), in bursts of 500 traces with a pause after
             // each, as `delivered`: the root's start and finish (a new
-            // trace id, the sampler, the segment's close) beside a child.
+            // trace id, the sampler's decision and tags) beside a child.
             for i in 0..n {
                 let root = tracer.start("root");
                 let mut child = tracer.span("child").child_of(root.context()).start();
