@@ -184,11 +184,7 @@ fn is_visible_ascii(bytes: &[u8]) -> bool {
     fn outside(w: u64) -> bool {
         (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | ((w.wrapping_add(ONES) | w) & HIGH) != 0
     }
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
+    let word = |at: usize| super::word_at(bytes, at);
     if bytes.len() < 8 {
         return bytes.iter().all(|b| (0x20..=0x7e).contains(b));
     }

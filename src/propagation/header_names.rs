@@ -68,11 +68,27 @@ pub(crate) fn prefixed(prefix: &str, key: &str) -> Result<HeaderName, InvalidHea
     if let Ok(Some(name)) = found {
         return Ok(name);
     }
-    let built = with_prefixed(prefix, key, |joined| {
-        HeaderName::from_bytes(joined.as_bytes())
-    })?;
-    let Some((text, name)) = intern(&built) else {
-        return Ok(built);
+    // Kept before (by another thread, or pushed out of this one's names at
+    // hand): found by its text, with nothing built, validated or allocated.
+    let kept = INTERNED.lock().ok().and_then(|interned| {
+        interned
+            .iter()
+            .copied()
+            .find(|text| is_prefixed(text, prefix, key))
+    });
+    let (text, name) = match kept {
+        // A kept text came from a valid `HeaderName`: `from_static` does
+        // not panic on it.
+        Some(text) => (text, HeaderName::from_static(text)),
+        None => {
+            let built = with_prefixed(prefix, key, |joined| {
+                HeaderName::from_bytes(joined.as_bytes())
+            })?;
+            match intern(&built) {
+                Some(kept) => kept,
+                None => return Ok(built),
+            }
+        }
     };
     // (A thread being torn down builds its names per call.)
     let _ = RECENT_NAMES.try_with(|recent| {
@@ -123,11 +139,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
+    let word = super::word_at;
     let half = |s: &[u8], at: usize| {
         let mut w = [0u8; 4];
         w.copy_from_slice(&s[at..at + 4]);

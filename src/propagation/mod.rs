@@ -175,11 +175,7 @@ fn eq_lowercase(s: &[u8], lower: &[u8]) -> bool {
     if n < 8 {
         return s.eq_ignore_ascii_case(lower);
     }
-    let word = |b: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
+    let word = word_at;
     let mut at = 0;
     loop {
         // The last word may overlap the one before it.
@@ -198,6 +194,16 @@ fn eq_lowercase(s: &[u8], lower: &[u8]) -> bool {
             return true;
         }
     }
+}
+
+/// The eight bytes of `b` from `at` as one word, for the checks and
+/// comparisons here that go a word at a time (each works byte by byte
+/// within the word, so the byte order does not matter).
+#[inline(always)]
+pub(crate) fn word_at(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
 }
 
 /// Byte classes: header-name token characters and URI unreserved ones.
