@@ -198,7 +198,8 @@ pub struct MetricsSnapshot {
     pub send_errors: u64,
     /// Baggage values truncated to the length limit.
     pub baggage_truncations: u64,
-    /// Baggage items refused because their key is not on the allow-list.
+    /// Baggage items refused because their key is not on the allow-list or
+    /// is not a valid HTTP header name (see `Span::set_baggage_item`).
     pub baggage_rejected: u64,
     /// Extracted baggage items dropped by the item and byte caps.
     pub baggage_items_dropped: u64,

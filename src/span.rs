@@ -401,6 +401,15 @@ impl Live {
             return self;
         };
         let key = key.into();
+        // Baggage is carried in HTTP header names (`uberctx-{key}`,
+        // `baggage-{key}`, the W3C `baggage` list): a key no header name
+        // can hold would be lost at the first inject, so it is refused
+        // here, where it is counted, rather than dropped there unseen.
+        if !crate::propagation::is_token(&key) {
+            log::debug!("jaeger: baggage key {key:?} is not an HTTP header token; refused");
+            crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
+            return self;
+        }
         if let Some(allowed) = &tracer.limits.baggage_allow_list {
             if !allowed.contains(&key) {
                 crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
@@ -577,9 +586,13 @@ impl Span {
     /// span started from it afterwards, here and in other processes.
     ///
     /// Values longer than the tracer's limit (default 2048 bytes) are
-    /// truncated; truncations are counted in the tracer's metrics. With an
-    /// allow-list ([`TracerBuilder::with_baggage_allow_list`](crate::TracerBuilder::with_baggage_allow_list))
-    /// other keys are refused and counted. A recording span also logs the
+    /// truncated; truncations are counted in the tracer's metrics. A key
+    /// must be a valid HTTP header name (letters, digits and
+    /// ``!#$%&'*+-.^_`|~``, not empty): baggage crosses processes in header
+    /// names, so any other key is refused and counted
+    /// ([`MetricsSnapshot::baggage_rejected`](crate::MetricsSnapshot::baggage_rejected)).
+    /// With an allow-list ([`TracerBuilder::with_baggage_allow_list`](crate::TracerBuilder::with_baggage_allow_list))
+    /// other keys are refused and counted too. A recording span also logs the
     /// item (`event=baggage`).
     pub fn set_baggage_item(
         &mut self,

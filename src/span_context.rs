@@ -392,6 +392,10 @@ impl SpanContext {
     }
 
     /// This context with one more baggage item (or a replaced value).
+    ///
+    /// Unlike [`Span::set_baggage_item`](crate::Span::set_baggage_item),
+    /// it takes any key; one that is not a valid HTTP header name is left
+    /// out by the text formats' inject (the binary format carries it).
     #[must_use]
     pub fn with_baggage_item(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.baggage.set(key.into(), value.into());

@@ -269,3 +269,29 @@ fn baggage_allow_list_refuses_other_keys() {
     assert_eq!(s.baggage_item("secret"), None);
     assert_eq!(t.metrics().baggage_rejected, 1);
 }
+
+#[test]
+fn baggage_keys_no_header_can_carry_are_refused_and_counted() {
+    let (t, _g) = Tracer::builder("keys")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let mut s = t.start("op");
+    // Each of these would be lost at the first inject into HTTP headers.
+    for key in ["user id", "", "a\r\nx-evil", "clé", "a:b", "a,b", "a=b"] {
+        s.set_baggage_item(key, "v");
+        assert_eq!(s.baggage_item(key), None, "{key:?} was accepted");
+    }
+    assert_eq!(t.metrics().baggage_rejected, 7);
+    // Every header-name character is accepted, and crosses over.
+    let token = "User-ID_1.x!#$%&'*+^`|~";
+    s.set_baggage_item(token, "v");
+    assert_eq!(s.baggage_item(token), Some("v"));
+    assert_eq!(t.metrics().baggage_rejected, 7);
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    t.inject(s.context(), &mut carrier);
+    let back = t.extract(&carrier).unwrap().unwrap();
+    // Header names are case-insensitive: the key arrives lowercased, as
+    // with the reference clients.
+    assert_eq!(back.baggage_item(&token.to_ascii_lowercase()), Some("v"));
+}
