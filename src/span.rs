@@ -239,8 +239,12 @@ struct Live {
 /// What the no-op tracer's spans show as their context.
 static EMPTY_CONTEXT: SpanContext = SpanContext::empty();
 
+/// The priority a `sampling.priority` tag's value asks for: an integer
+/// greater than 0 (sample, as debug) or 0 (do not sample). Any other value
+/// (a negative number, which OpenTracing gives no meaning, a string, a
+/// float) asks for nothing: the tag is then an ordinary one.
 fn priority(value: &TagValue) -> Option<i64> {
-    value.as_i64()
+    value.as_i64().filter(|p| *p >= 0)
 }
 
 impl Live {

@@ -237,3 +237,45 @@ fn sampler_tags_follow_the_roots_own_tags() {
     );
     assert!(debug.tag("sampler.type").is_none());
 }
+
+#[test]
+fn sampling_priority_other_than_an_integer_from_0_asks_for_nothing() {
+    // A negative number (no meaning in OpenTracing), a string or a float:
+    // the tag is kept as an ordinary one and the sampler's decision stands,
+    // set at start or later, on a sampled or an unsampled trace.
+    let sink = UdpSink::start();
+    let (on, on_guard) = tracer(&sink, true);
+    let mut late = on.start("sampled-late");
+    late.set_tag("sampling.priority", -5);
+    let at_start = on
+        .span("sampled-at-start")
+        .with_tag("sampling.priority", -1)
+        .start();
+    let mut text = on.start("sampled-text");
+    text.set_tag("sampling.priority", "1")
+        .set_tag("sampling.priority", 1.0);
+    drop((late, at_start, text));
+    drop(on_guard);
+    let (off, off_guard) = tracer(&sink, false);
+    let mut late = off.start("unsampled-late");
+    late.set_tag("sampling.priority", -5);
+    let at_start = off
+        .span("unsampled-at-start")
+        .with_tag("sampling.priority", -1)
+        .start();
+    assert!(!late.context().is_sampled() && !at_start.context().is_sampled());
+    drop((late, at_start));
+    drop(off_guard);
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    let mut names: Vec<_> = all.iter().map(|s| s.operation_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["sampled-at-start", "sampled-late", "sampled-text"]);
+    for s in &all {
+        assert_eq!(s.flags & 3, 1, "{}: sampled, not debug", s.operation_name);
+    }
+    let late = all
+        .iter()
+        .find(|s| s.operation_name == "sampled-late")
+        .unwrap();
+    assert_eq!(tag(late, "sampling.priority").unwrap().v_long, Some(-5));
+}
