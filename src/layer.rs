@@ -184,11 +184,12 @@ where
     fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
         ENTERED.with(|e| {
             let mut entered = e.borrow_mut();
+            // Its latest entry alone: spans entered after it and still
+            // entered stay active, whatever the order of the exits.
             if let Some(pos) = entered.iter().rposition(|(i, _)| i == id) {
-                // Guards restore in reverse order: drop the newer ones first.
-                while entered.len() > pos {
-                    entered.pop();
-                }
+                let (_, guard) = entered.remove(pos);
+                drop(entered);
+                drop(guard);
             }
         });
     }

@@ -2,7 +2,8 @@
 //! given, on this thread and across `.await`.
 //!
 //! * [`ActiveSpan`] (from [`Span::activate`]) owns a span, makes it active
-//!   until dropped, then finishes it and restores the previous one.
+//!   until dropped, then finishes it; the active span is then the newest
+//!   one still active on the thread (guards may drop in any order).
 //! * [`enter`] makes a context active for a scope without owning a span.
 //! * [`FutureExt::in_span`] runs a future with a span active during each
 //!   poll, and finishes the span when the future completes.
@@ -19,10 +20,14 @@ use crate::span::Span;
 use crate::span_context::SpanContext;
 
 thread_local! {
-    static CURRENT: RefCell<Option<SpanContext>> = const { RefCell::new(None) };
-    // Whether `CURRENT` holds a context: a plain flag (no destructor, no lazy
+    // The contexts made active on this thread and not yet let go, the
+    // active one last, each with the number of the guard that entered it.
+    static STACK: RefCell<Vec<(u64, SpanContext)>> = const { RefCell::new(Vec::new()) };
+    // Whether `STACK` holds a context: a plain flag (no destructor, no lazy
     // initialisation), so the usual "nothing active" answer is one load.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    // The number of this thread's next guard.
+    static NEXT_GUARD: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The context of the active span on this thread, if any.
@@ -31,22 +36,21 @@ pub fn current_context() -> Option<SpanContext> {
     if !ACTIVE.with(Cell::get) {
         return None;
     }
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    STACK
+        .try_with(|s| s.borrow().last().map(|(_, ctx)| ctx.clone()))
+        .ok()
+        .flatten()
 }
 
-/// Sets the active context, returning the previous one.
-fn replace_current(ctx: Option<SpanContext>) -> Option<SpanContext> {
-    let active = ctx.is_some();
-    let previous = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), ctx));
-    ACTIVE.with(|a| a.set(active));
-    previous
-}
-
-/// Replaces the active context when it is the one with `span_id` (used to
-/// keep the active copy in step with baggage set on the active span).
+/// Replaces the active copies of `ctx` (it may have been entered more than
+/// once) with `ctx`: used to keep them in step with baggage set on the
+/// span.
 pub(crate) fn refresh_if_current(ctx: &SpanContext) {
-    CURRENT.with(|c| {
-        if let Some(cur) = c.borrow_mut().as_mut() {
+    if !ACTIVE.with(Cell::get) {
+        return;
+    }
+    let _ = STACK.try_with(|s| {
+        for (_, cur) in s.borrow_mut().iter_mut() {
             if cur.span_id() == ctx.span_id() && cur.trace_id() == ctx.trace_id() {
                 *cur = ctx.clone();
             }
@@ -54,34 +58,55 @@ pub(crate) fn refresh_if_current(ctx: &SpanContext) {
     });
 }
 
-/// Restores the previously active context when dropped. Not `Send`: it must
-/// be dropped on the thread that created it.
+/// Lets go of the context it made active when dropped: the active context
+/// is then the newest one still held on this thread, whatever the order
+/// guards are dropped in. Not `Send`: it must be dropped on the thread that
+/// created it.
 #[must_use = "the context is active only while the guard lives"]
 pub struct ContextGuard {
-    previous: Option<SpanContext>,
+    id: u64,
     _not_send: PhantomData<*const ()>,
 }
 
 impl fmt::Debug for ContextGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ContextGuard")
-            .field("previous", &self.previous)
-            .finish()
+        f.debug_struct("ContextGuard").finish_non_exhaustive()
     }
 }
 
 /// Makes `ctx` the active context until the guard is dropped.
 pub fn enter(ctx: SpanContext) -> ContextGuard {
-    let previous = replace_current(Some(ctx));
+    let id = NEXT_GUARD.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    STACK.with(|s| s.borrow_mut().push((id, ctx)));
+    ACTIVE.with(|a| a.set(true));
     ContextGuard {
-        previous,
+        id,
         _not_send: PhantomData,
     }
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        replace_current(self.previous.take());
+        // Its own entry goes, wherever it is: usually the last, but a guard
+        // dropped before a newer one (kept in a struct, or dropped by hand)
+        // must neither end the newer one's scope nor, when that one drops,
+        // bring back a context whose span has finished.
+        let id = self.id;
+        let left = STACK.try_with(|s| {
+            let mut s = s.borrow_mut();
+            let gone = s
+                .iter()
+                .rposition(|(i, _)| *i == id)
+                .map(|pos| s.remove(pos));
+            ACTIVE.with(|a| a.set(!s.is_empty()));
+            gone
+        });
+        // (The context is dropped after the stack is let go of.)
+        drop(left);
     }
 }
 
@@ -89,8 +114,8 @@ impl Drop for ContextGuard {
 ///
 /// Dereferences to the [`Span`], so tags, logs and baggage can be set on it.
 pub struct ActiveSpan {
-    // Declared first so it drops (finishes) before the guard restores the
-    // previous context.
+    // Declared first so it drops (finishes) before the guard lets go of
+    // its context.
     span: Span,
     _guard: ContextGuard,
 }

@@ -138,6 +138,45 @@ fn active_span_is_implicit_parent_and_restored() {
 }
 
 #[test]
+fn active_spans_dropped_out_of_order_leave_the_newest_live_one_active() {
+    let (tracer, _guard) = Tracer::builder("scopes")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let a = tracer.start("a").activate();
+    let mut b = tracer.start("b").activate();
+    let b_id = b.context().span_id();
+    // The older one goes first (as when guards live in a struct, or are
+    // dropped by hand): the newer one stays active.
+    drop(a);
+    assert_eq!(tracer.start("under b").context().parent_id(), b_id);
+    // Baggage set on it still reaches the spans started under it.
+    b.set_baggage_item("k", "v");
+    assert_eq!(tracer.start("under b").baggage_item("k"), Some("v"));
+    // Then nothing is active: no span that has finished comes back.
+    drop(b);
+    assert_eq!(tracer.start("alone").context().parent_id().get(), 0);
+
+    // Plain context guards, the same: the one dropped need not be the last.
+    let (x, y, z) = (tracer.start("x"), tracer.start("y"), tracer.start("z"));
+    let gx = jaeger_tracer::scope::enter(x.context().clone());
+    let gy = jaeger_tracer::scope::enter(y.context().clone());
+    let gz = jaeger_tracer::scope::enter(z.context().clone());
+    drop(gy);
+    assert_eq!(
+        tracer.start("c").context().parent_id(),
+        z.context().span_id()
+    );
+    drop(gz);
+    assert_eq!(
+        tracer.start("c").context().parent_id(),
+        x.context().span_id()
+    );
+    drop(gx);
+    assert_eq!(tracer.start("c").context().parent_id().get(), 0);
+}
+
+#[test]
 fn sampling_priority_overrides_the_sampler() {
     let sink = UdpSink::start();
     let (tracer, guard) = Tracer::builder("priority")

@@ -123,3 +123,24 @@ fn own_diagnostics_do_not_recurse() {
     drop(guard);
     assert_eq!(tracer.metrics().spans_reported, 1);
 }
+
+#[test]
+fn tracing_spans_exited_out_of_order_leave_the_newest_entered_active() {
+    let (tracer, _guard) = Tracer::builder("exits")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let a = tracing::info_span!("a").entered();
+        let b = tracing::info_span!("b").entered();
+        let b_ctx = jaeger_tracer::scope::current_context().expect("b is active");
+        // `a` exits first: `b` is still entered, so it stays the parent.
+        drop(a);
+        let child = tracer.start("api-child");
+        assert_eq!(child.context().parent_id(), b_ctx.span_id());
+        assert_eq!(child.context().trace_id(), b_ctx.trace_id());
+        drop(b);
+        assert!(jaeger_tracer::scope::current_context().is_none());
+    });
+}
