@@ -299,8 +299,12 @@ impl TracerBuilder {
         }
         let sampler_type = get(l, ENV_SAMPLER_TYPE);
         let sampler_param = get(l, ENV_SAMPLER_PARAM);
+        // The remote sampler's settings are checked whatever the sampler,
+        // so a mistyped one is an error, not silently unused.
+        let remote = RemoteEnv::read(l)?;
         if sampler_type.is_some() || sampler_param.is_some() {
-            self.sampler = sampler_from_env(sampler_type.as_deref(), sampler_param.as_deref(), l)?;
+            self.sampler =
+                sampler_from_env(sampler_type.as_deref(), sampler_param.as_deref(), remote)?;
         }
         if let Some(v) = get(l, ENV_REPORTER_MAX_QUEUE_SIZE) {
             let n: usize = v.parse().map_err(|_| {
@@ -664,10 +668,47 @@ fn parse_bool(variable: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
+/// The remote sampler's settings from the environment, each checked.
+#[derive(Default)]
+struct RemoteEnv {
+    endpoint: Option<String>,
+    max_operations: Option<usize>,
+    refresh_interval: Option<Duration>,
+}
+
+impl RemoteEnv {
+    fn read(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut remote = RemoteEnv::default();
+        if let Some(url) = get(lookup, ENV_SAMPLING_ENDPOINT) {
+            reqwest::Url::parse(&url).map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &url, e))?;
+            remote.endpoint = Some(url);
+        }
+        if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
+            let n: usize = v.parse().map_err(|_| {
+                Error::env(ENV_SAMPLER_MAX_OPERATIONS, &v, "not a non-negative integer")
+            })?;
+            remote.max_operations = Some(n);
+        }
+        if let Some(v) = get(lookup, ENV_SAMPLER_REFRESH_INTERVAL) {
+            let d = parse_duration(&v)
+                .map_err(|why| Error::env(ENV_SAMPLER_REFRESH_INTERVAL, &v, why))?;
+            if d.is_zero() {
+                return Err(Error::env(
+                    ENV_SAMPLER_REFRESH_INTERVAL,
+                    &v,
+                    "must be positive",
+                ));
+            }
+            remote.refresh_interval = Some(d);
+        }
+        Ok(remote)
+    }
+}
+
 fn sampler_from_env(
     kind: Option<&str>,
     param: Option<&str>,
-    lookup: &impl Fn(&str) -> Option<String>,
+    remote: RemoteEnv,
 ) -> Result<SamplerChoice, Error> {
     let kind = kind.unwrap_or("const");
     let param_value = |default: f64| -> Result<f64, Error> {
@@ -694,27 +735,13 @@ fn sampler_from_env(
             let rate = param_value(crate::sampler::DEFAULT_INITIAL_RATE)?;
             ProbabilisticSampler::new(rate).map_err(param_err)?;
             let mut b = RemoteSampler::builder("").with_initial_rate(rate);
-            if let Some(url) = get(lookup, ENV_SAMPLING_ENDPOINT) {
-                reqwest::Url::parse(&url)
-                    .map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &url, e))?;
+            if let Some(url) = remote.endpoint {
                 b = b.with_endpoint(url);
             }
-            if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
-                let n: usize = v.parse().map_err(|_| {
-                    Error::env(ENV_SAMPLER_MAX_OPERATIONS, &v, "not a non-negative integer")
-                })?;
+            if let Some(n) = remote.max_operations {
                 b = b.with_max_operations(n);
             }
-            if let Some(v) = get(lookup, ENV_SAMPLER_REFRESH_INTERVAL) {
-                let d = parse_duration(&v)
-                    .map_err(|why| Error::env(ENV_SAMPLER_REFRESH_INTERVAL, &v, why))?;
-                if d.is_zero() {
-                    return Err(Error::env(
-                        ENV_SAMPLER_REFRESH_INTERVAL,
-                        &v,
-                        "must be positive",
-                    ));
-                }
+            if let Some(d) = remote.refresh_interval {
                 b = b.with_refresh_interval(d);
             }
             Ok(SamplerChoice::Remote(b))
@@ -947,6 +974,12 @@ mod tests {
             ("JAEGER_TAGS", "k=${UNSET_VAR_FOR_TEST}"),
             ("JAEGER_SAMPLER_TYPE", "sometimes"),
             ("JAEGER_SAMPLER_PARAM", "lots"),
+            // The remote sampler's settings, checked with any sampler (here
+            // the default const one): a mistake is not silently unused.
+            ("JAEGER_SAMPLING_ENDPOINT", "::"),
+            ("JAEGER_SAMPLER_MAX_OPERATIONS", "-3"),
+            ("JAEGER_SAMPLER_REFRESH_INTERVAL", "abc"),
+            ("JAEGER_SAMPLER_REFRESH_INTERVAL", "0s"),
             ("JAEGER_PROPAGATION", "carrier-pigeon"),
         ];
         for (var, value) in cases {
