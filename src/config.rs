@@ -18,7 +18,7 @@ use crate::sampler::{
 };
 use crate::tag::{Tag, TagValue};
 use crate::tracer::{Limits, SpanObserver, Tracer, TracerGuard, TracerId, TracerInner};
-use crate::transport::http::Collector;
+use crate::transport::http::{redact_url, Collector};
 use crate::transport::udp::UdpTransport;
 use crate::transport::Transport;
 
@@ -266,7 +266,9 @@ impl TracerBuilder {
             self.agent_port = Some(port);
         }
         if let Some(url) = get(l, ENV_ENDPOINT) {
-            reqwest::Url::parse(&url).map_err(|e| Error::env(ENV_ENDPOINT, &url, e))?;
+            // (Shown without any credentials in it.)
+            reqwest::Url::parse(&url)
+                .map_err(|e| Error::env(ENV_ENDPOINT, &redact_url(&url), e))?;
             self.collector = Some(Collector::new(url));
         }
         // Credentials are never echoed in errors.
@@ -680,7 +682,8 @@ impl RemoteEnv {
     fn read(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let mut remote = RemoteEnv::default();
         if let Some(url) = get(lookup, ENV_SAMPLING_ENDPOINT) {
-            reqwest::Url::parse(&url).map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &url, e))?;
+            reqwest::Url::parse(&url)
+                .map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &redact_url(&url), e))?;
             remote.endpoint = Some(url);
         }
         if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
@@ -959,6 +962,21 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_that_does_not_parse_is_shown_without_its_credentials() {
+        let err = TracerBuilder::from_lookup(env(&[
+            ("JAEGER_SERVICE_NAME", "s"),
+            ("JAEGER_ENDPOINT", "http://user:secret@bad host/api/traces"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("JAEGER_ENDPOINT") && err.contains("bad host"),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
     fn invalid_values_name_variable_and_value() {
         let cases: &[(&str, &str)] = &[
             ("JAEGER_AGENT_PORT", "70000"),
@@ -977,6 +995,7 @@ mod tests {
             // The remote sampler's settings, checked with any sampler (here
             // the default const one): a mistake is not silently unused.
             ("JAEGER_SAMPLING_ENDPOINT", "::"),
+            ("JAEGER_ENDPOINT", "not a url"),
             ("JAEGER_SAMPLER_MAX_OPERATIONS", "-3"),
             ("JAEGER_SAMPLER_REFRESH_INTERVAL", "abc"),
             ("JAEGER_SAMPLER_REFRESH_INTERVAL", "0s"),

@@ -77,8 +77,10 @@ impl fmt::Debug for Collector {
     }
 }
 
-/// The URL without any `user:password@` part.
-fn redact_url(url: &str) -> String {
+/// The URL without any `user:password@` part. One that does not parse is
+/// shown as given (an error about it must show what was wrong), but for
+/// what comes before an `@` in its host part.
+pub(crate) fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
             let _ = u.set_username("");
@@ -86,7 +88,17 @@ fn redact_url(url: &str) -> String {
             u.to_string()
         }
         Ok(u) => u.to_string(),
-        Err(_) => "<invalid url>".to_owned(),
+        Err(_) => {
+            let (scheme, rest) = match url.find("://") {
+                Some(i) => url.split_at(i + 3),
+                None => ("", url),
+            };
+            let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..host_end].rfind('@') {
+                Some(at) => format!("{scheme}<redacted>@{}", &rest[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
     }
 }
 
@@ -382,6 +394,25 @@ impl Transport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_are_shown_without_credentials_even_when_they_do_not_parse() {
+        assert_eq!(
+            redact_url("http://user:secret@host:14268/api/traces"),
+            "http://host:14268/api/traces"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("http://user:se cret@ho st/api/traces"),
+            "http://<redacted>@ho st/api/traces"
+        );
+        assert_eq!(redact_url("ho st@x/y@z"), "<redacted>@x/y@z");
+        let err = Collector::new("http://u:p@bad host/api/traces")
+            .into_transport()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad host") && !err.contains("u:p"), "{err}");
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
