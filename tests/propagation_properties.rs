@@ -294,4 +294,9 @@ fn baggage_keys_no_header_can_carry_are_refused_and_counted() {
     // Header names are case-insensitive: the key arrives lowercased, as
     // with the reference clients.
     assert_eq!(back.baggage_item(&token.to_ascii_lowercase()), Some("v"));
+    // The same through the carrier of HTTP requests.
+    let mut headers = http::HeaderMap::new();
+    t.inject(s.context(), &mut headers);
+    let back = t.extract(&headers).unwrap().unwrap();
+    assert_eq!(back.baggage_item(&token.to_ascii_lowercase()), Some("v"));
 }
