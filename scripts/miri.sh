@@ -7,6 +7,8 @@
 #   reporter::spin            the slot's spin lock (`Sync`, its guards)
 #   reporter::pool            records copied into blocks, fields overwritten
 #                             without a drop, the read prefetch
+#   reporter::queue           the two together across threads: slots
+#                             filled, batched, drained, a thread exiting
 #   propagation::carrier      header values taken without a second check
 #   propagation::header_names a baggage header name joined on the stack
 #   span_context              the `uber-trace-id` value written as ASCII
@@ -26,6 +28,7 @@ run() {
 }
 run reporter::spin
 run reporter::pool
+run reporter::queue
 run propagation::carrier
 # A header name kept for the process's life is leaked on purpose (at most
 # 256 of them, reachable from a static); the tests that fill a list of
