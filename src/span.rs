@@ -15,7 +15,8 @@ use crate::tag::{LogFields, LogRecord, Tag, TagValue, Tags};
 use crate::tracer::{Tracer, TracerId, TracerInner};
 
 /// The tag that forces a sampling decision: an integer > 0 makes the trace
-/// sampled and debug, 0 makes it unsampled.
+/// sampled and debug, 0 makes it unsampled; any other value (a negative
+/// number, a string, a float) is an ordinary tag.
 pub const SAMPLING_PRIORITY: &str = "sampling.priority";
 
 /// The tag put on the root span of a trace started by a `jaeger-debug-id`.
@@ -288,7 +289,8 @@ impl Live {
 
     /// The tag `key` ([`SAMPLING_PRIORITY`]) set to `value`: an integer > 0
     /// makes the span sampled and debug (an unsampled one starts recording
-    /// now), 0 unsamples it; a recording span keeps the tag. (Every other
+    /// now), 0 unsamples it; a recording span keeps the tag, and records
+    /// any other value as an ordinary one. (Every other
     /// tag is handled in [`Span::set_tag`] itself.)
     #[inline(never)]
     fn set_priority_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
@@ -541,7 +543,8 @@ impl Span {
     /// The tag [`SAMPLING_PRIORITY`] with an integer value changes the
     /// sampling decision of this span and of the spans started from it
     /// afterwards: > 0 makes it sampled and debug (recording starts now), 0
-    /// makes it unsampled (nothing of it is reported).
+    /// makes it unsampled (nothing of it is reported). Any other value is
+    /// an ordinary tag.
     #[inline(always)]
     pub fn set_tag(
         &mut self,
@@ -858,8 +861,9 @@ impl<'t> SpanBuilder<'t> {
         self
     }
 
-    /// Adds an initial tag. A [`SAMPLING_PRIORITY`] tag here decides the
-    /// sampling of a new trace before the sampler is asked.
+    /// Adds an initial tag. A [`SAMPLING_PRIORITY`] tag here (an integer,
+    /// greater than 0 or 0) decides the sampling of a new trace before the
+    /// sampler is asked.
     pub fn with_tag(
         mut self,
         key: impl Into<Cow<'static, str>>,
