@@ -407,20 +407,21 @@ impl Live {
             return self;
         };
         let key = key.into();
-        // Baggage is carried in HTTP header names (`uberctx-{key}`,
-        // `baggage-{key}`, the W3C `baggage` list): a key no header name
-        // can hold would be lost at the first inject, so it is refused
-        // here, where it is counted, rather than dropped there unseen.
-        if !crate::propagation::is_token(&key) {
-            log::debug!("jaeger: baggage key {key:?} is not an HTTP header token; refused");
+        // Refused and counted: a key no header name can hold (baggage is
+        // carried in header names, `uberctx-{key}`, `baggage-{key}`, the
+        // W3C `baggage` list, so it would be dropped unseen at the first
+        // inject), or one the allow-list does not name.
+        let why = if !crate::propagation::is_token(&key) {
+            Some("is not an HTTP header token")
+        } else if matches!(&tracer.limits.baggage_allow_list, Some(a) if !a.contains(&key)) {
+            Some("is not on the allow-list")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            log::debug!("jaeger: baggage key {key:?} {why}; refused");
             crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
             return self;
-        }
-        if let Some(allowed) = &tracer.limits.baggage_allow_list {
-            if !allowed.contains(&key) {
-                crate::metrics::Metrics::add(&tracer.reporter.metrics().baggage_rejected, 1);
-                return self;
-            }
         }
         let mut value = value.into();
         let max = tracer.limits.max_baggage_value_len;
