@@ -2,9 +2,14 @@
 //! `#[instrument]`) into this crate's spans (feature `tracing`).
 //!
 //! * span fields become tags, events become logs (with `level` and
-//!   `target`), and an `ERROR` event sets `error=true` on its span;
-//! * parents are the ones `tracing` sees; a `tracing` span without a parent
-//!   joins the active span of this crate (an [`ActiveSpan`](crate::scope::ActiveSpan),
+//!   `target`) of the `tracing` span they occur in, and an `ERROR` event
+//!   sets `error=true` on its span; an event outside every `tracing` span
+//!   has no span to be logged on and is not recorded;
+//! * `span.follows_from(other)` adds a `FollowsFrom` reference to `other`'s
+//!   span (the span keeps its parent);
+//! * parents are the ones `tracing` sees, and a span made with
+//!   `parent: None` starts a new trace; any other `tracing` span without a
+//!   parent joins the active span of this crate (an [`ActiveSpan`](crate::scope::ActiveSpan),
 //!   or a context made active with [`scope::enter`] after an
 //!   extract), so both APIs build one trace;
 //! * entering a `tracing` span makes its context the active one, so spans
@@ -123,12 +128,15 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span_ref) = ctx.span(id) else { return };
         let mut builder = self.tracer.span(attrs.metadata().name());
-        // A tracing parent wins; without one, the active context (if any)
-        // is the parent, as for any span started without a reference.
+        // A tracing parent wins; a span made with `parent: None` is a root;
+        // otherwise the active context (if any) is the parent, as for any
+        // span started without a reference.
         if let Some(parent) = span_ref.parent() {
             if let Some(p) = parent.extensions().get::<Span>() {
                 builder = builder.with_reference(crate::Reference::child_of(p.context().clone()));
             }
+        } else if attrs.is_root() {
+            builder = builder.ignore_active();
         }
         let mut span = builder.start();
         if span.is_recording() {
@@ -169,6 +177,21 @@ where
         });
         if *meta.level() == Level::ERROR {
             span.set_tag("error", TagValue::Bool(true));
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
+        let (Some(span_ref), Some(cause_ref)) = (ctx.span(id), ctx.span(follows)) else {
+            return;
+        };
+        let cause = cause_ref
+            .extensions()
+            .get::<Span>()
+            .map(|c| c.context().clone());
+        let Some(cause) = cause else { return };
+        let mut ext = span_ref.extensions_mut();
+        if let Some(span) = ext.get_mut::<Span>() {
+            span.add_follows_from(&cause);
         }
     }
 

@@ -618,6 +618,37 @@ impl Span {
         self.context().baggage_item(key)
     }
 
+    /// Adds a `FollowsFrom` reference to `cause` after the start (what a
+    /// `tracing` span's `follows_from` asks for). A span that is not
+    /// recording ignores it. A parent that was implicit (its id alone) is
+    /// written out as a `ChildOf` reference first, so it stays the parent.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn add_follows_from(&mut self, cause: &SpanContext) {
+        let Some(Live {
+            state: State::Recording { data, .. },
+            ..
+        }) = &mut *self.live
+        else {
+            return;
+        };
+        if !cause.is_valid() {
+            return;
+        }
+        if data.references.is_empty() && data.parent_id.get() != 0 {
+            let parent = WireRef {
+                kind: ReferenceType::ChildOf,
+                trace_id: data.trace_id,
+                span_id: data.parent_id,
+            };
+            data.references.push(parent);
+        }
+        data.references.push(WireRef {
+            kind: ReferenceType::FollowsFrom,
+            trace_id: cause.trace_id(),
+            span_id: cause.span_id(),
+        });
+    }
+
     /// Finishes the span now and hands it to the reporter. Later calls do
     /// nothing.
     pub fn finish(&mut self) {

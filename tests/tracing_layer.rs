@@ -1,7 +1,8 @@
 //! The `tracing` layer end to end through the UDP sink: an `#[instrument]`ed
 //! async call tree becomes the right span tree with tags and logs, error
 //! events set `error`, and `tracing` spans join the active span of this
-//! crate's API (and the other way round).
+//! crate's API (and the other way round); `parent: None` starts a trace,
+//! and `follows_from` becomes a `FollowsFrom` reference.
 #![cfg(feature = "tracing")]
 
 mod support;
@@ -143,4 +144,66 @@ fn tracing_spans_exited_out_of_order_leave_the_newest_entered_active() {
         drop(b);
         assert!(jaeger_tracer::scope::current_context().is_none());
     });
+}
+
+#[test]
+fn explicit_roots_start_traces_and_follows_from_becomes_a_reference() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("roots-and-links")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("outer").entered();
+        // `parent: None` asks for a root even inside an entered span.
+        drop(tracing::info_span!(parent: None, "explicit-root"));
+        // A child that also follows from a span of another trace keeps its
+        // parent and gains the link.
+        let cause = tracing::info_span!(parent: None, "cause");
+        let linked = tracing::info_span!("linked");
+        linked.follows_from(&cause);
+        drop((linked, cause));
+        drop(outer);
+    });
+    drop(guard);
+
+    let all = spans(&sink.wait_for_spans(4, true, Duration::from_secs(5)));
+    let by = |n: &str| {
+        all.iter()
+            .find(|s| s.operation_name == n)
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    let (outer, root, cause, linked) =
+        (by("outer"), by("explicit-root"), by("cause"), by("linked"));
+    assert_eq!(root.parent_span_id, 0);
+    assert_ne!(root.trace_id_low, outer.trace_id_low);
+    assert_eq!(cause.parent_span_id, 0);
+    assert_ne!(cause.trace_id_low, outer.trace_id_low);
+
+    assert_eq!(linked.parent_span_id, outer.span_id);
+    assert_eq!(linked.trace_id_low, outer.trace_id_low);
+    let refs: Vec<_> = linked
+        .references
+        .clone()
+        .expect("references written")
+        .into_iter()
+        .map(|r| (r.ref_type, r.trace_id_low, r.span_id))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (
+                thrift::jaeger::SpanRefType::CHILD_OF,
+                outer.trace_id_low,
+                outer.span_id
+            ),
+            (
+                thrift::jaeger::SpanRefType::FOLLOWS_FROM,
+                cause.trace_id_low,
+                cause.span_id
+            ),
+        ]
+    );
 }
