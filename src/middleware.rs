@@ -43,9 +43,29 @@ fn default_name(method: &Method, _uri: &Uri) -> String {
     format!("HTTP {method}")
 }
 
+/// The `http.url` tag of a request's URI: as it is, but for any
+/// `user:password@` part, which a trace must not carry.
+fn uri_tag(uri: &Uri) -> String {
+    match uri.authority() {
+        Some(a) if a.as_str().contains('@') => crate::transport::http::redact_url(&uri.to_string()),
+        _ => uri.to_string(),
+    }
+}
+
+/// The `http.url` tag of a client request's URL: as it is, but for any
+/// `user:password@` part, which a trace must not carry.
+fn url_tag(url: &reqwest::Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        url.as_str().to_owned()
+    } else {
+        crate::transport::http::redact_url(url.as_str())
+    }
+}
+
 /// A tower layer that starts a server span for each request: the child of
 /// the caller's span when the headers carry one (every configured format),
-/// tagged `span.kind=server`, `http.method`, `http.url`, then
+/// tagged `span.kind=server`, `http.method`, `http.url` (without any
+/// `user:password@` part), then
 /// `http.status_code`, and `error=true` on a 5xx or a service error. The
 /// span is the active one while the inner service runs.
 #[derive(Clone)]
@@ -125,7 +145,7 @@ where
             .span(name)
             .with_tag("span.kind", "server")
             .with_tag("http.method", req.method().as_str().to_owned())
-            .with_tag("http.url", req.uri().to_string());
+            .with_tag("http.url", uri_tag(req.uri()));
         match tracer.extract(req.headers()) {
             Ok(Some(parent)) => {
                 builder = builder.with_reference(crate::Reference::child_of(parent))
@@ -195,7 +215,8 @@ where
 
 /// Sends `request` inside a client span (a child of the active span),
 /// with the span's context injected into the request headers: tagged
-/// `span.kind=client`, `http.method`, `http.url`, `peer.hostname`,
+/// `span.kind=client`, `http.method`, `http.url` (without any
+/// `user:password@` part), `peer.hostname`,
 /// `peer.port`, then `http.status_code`, and `error=true` on a 5xx or a
 /// failure (logged with the error message).
 ///
@@ -213,7 +234,7 @@ pub async fn send(
         .span(format!("HTTP {}", request.method()))
         .with_tag("span.kind", "client")
         .with_tag("http.method", request.method().as_str().to_owned())
-        .with_tag("http.url", url.as_str().to_owned());
+        .with_tag("http.url", url_tag(url));
     if let Some(host) = url.host_str() {
         builder = builder.with_tag("peer.hostname", host.to_owned());
     }

@@ -2,7 +2,7 @@
 //! `middleware::send` carries the context; an axum server with `TraceLayer`
 //! gets a child server span (also for a request carrying only an
 //! `uber-trace-id` header), handler spans nest under it, and 5xx answers
-//! are errors.
+//! are errors; no `http.url` tag carries credentials.
 #![cfg(feature = "middleware")]
 
 mod support;
@@ -137,4 +137,85 @@ async fn client_and_server_spans_form_one_trace() {
         tag(joined, "span.kind").unwrap().v_str.as_deref(),
         Some("server")
     );
+}
+
+/// A service answering 204 to everything, for calling the layer directly.
+#[derive(Clone)]
+struct NoContent;
+
+impl tower_service::Service<http::Request<()>> for NoContent {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        let mut resp = http::Response::new(());
+        *resp.status_mut() = http::StatusCode::NO_CONTENT;
+        std::future::ready(Ok(resp))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_are_tagged_without_their_credentials() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("mw-credentials")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    let app = Router::new()
+        .route("/orders", get(|| async { "ok" }))
+        .layer(TraceLayer::new(tracer.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // A client URL with credentials (reqwest moves them into a Basic
+    // authorization header itself; the tag must not have them either way).
+    let http = reqwest::Client::new();
+    let url = format!("http://alice:s3cret@{addr}/orders?page=2");
+    let resp = send(&tracer, http.get(url)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // A request in absolute form with credentials, straight to the layer.
+    let mut service = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), NoContent);
+    let request = http::Request::builder()
+        .uri("http://bob:hunter2@example.com:8080/x?q=1")
+        .body(())
+        .unwrap();
+    let resp = tower_service::Service::call(&mut service, request)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    let mut urls: Vec<String> = all
+        .iter()
+        .filter_map(|s| tag(s, "http.url").and_then(|t| t.v_str.clone()))
+        .collect();
+    urls.sort();
+    let mut expected = vec![
+        format!("http://{addr}/orders?page=2"),
+        "/orders?page=2".to_owned(),
+        "http://example.com:8080/x?q=1".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(urls, expected);
+    let secret_anywhere = all.iter().any(|s| {
+        s.tags.iter().flatten().any(|t| {
+            t.v_str
+                .as_deref()
+                .is_some_and(|v| v.contains("s3cret") || v.contains("hunter2"))
+        })
+    });
+    assert!(!secret_anywhere, "a credential reached a tag: {all:?}");
 }
