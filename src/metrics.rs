@@ -201,7 +201,8 @@ pub struct MetricsSnapshot {
     /// Baggage items refused because their key is not on the allow-list or
     /// is not a valid HTTP header name (see `Span::set_baggage_item`).
     pub baggage_rejected: u64,
-    /// Extracted baggage items dropped by the item and byte caps.
+    /// Extracted baggage items dropped: beyond the item and byte caps, or
+    /// (text formats) with a key no header can carry.
     pub baggage_items_dropped: u64,
     /// Baggage items set on spans (`baggage_updates{result=ok}`; refusals
     /// are `baggage_rejected`).

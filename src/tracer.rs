@@ -351,6 +351,9 @@ impl Tracer {
     ///
     /// `Ok(None)` when the carrier holds no context. The result may be a
     /// partial context (baggage or a `jaeger-debug-id` without a trace).
+    /// Baggage items beyond the caps, or whose key is not a valid header
+    /// name (which no text inject could carry on), are left out and counted
+    /// ([`MetricsSnapshot::baggage_items_dropped`]).
     ///
     /// # Errors
     ///

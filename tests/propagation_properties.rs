@@ -300,3 +300,51 @@ fn baggage_keys_no_header_can_carry_are_refused_and_counted() {
     let back = t.extract(&headers).unwrap().unwrap();
     assert_eq!(back.baggage_item(&token.to_ascii_lowercase()), Some("v"));
 }
+
+#[test]
+fn extracted_baggage_keys_no_header_can_carry_are_dropped_and_counted() {
+    let (t, _g) = Tracer::builder("extracted-keys")
+        .with_agent_host("127.0.0.1")
+        .with_propagation([Propagation::Jaeger, Propagation::W3c])
+        .init()
+        .unwrap();
+    // Three keys no header can carry, one from each way in: a
+    // `jaeger-baggage` entry, a map carrier's own key, a W3C `baggage` entry.
+    let jaeger: HashMap<String, String> = [
+        ("uber-trace-id", "abc:def:0:1"),
+        ("jaeger-baggage", "user id=7, plan=gold"),
+        ("uberctx-a b", "x"),
+        ("uberctx-tenant", "acme"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let ctx = t.extract(&jaeger).unwrap().unwrap();
+    let mut items: Vec<_> = ctx.baggage_items().collect();
+    items.sort();
+    assert_eq!(items, [("plan", "gold"), ("tenant", "acme")]);
+    assert_eq!(t.metrics().baggage_items_dropped, 2);
+
+    let w3c: HashMap<String, String> = [
+        (
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+        ("baggage", "k=v%20w;prop=1,bad key=1,k2=v2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let ctx = t.extract(&w3c).unwrap().unwrap();
+    let items: Vec<_> = ctx.baggage_items().collect();
+    assert_eq!(items, [("k", "v w"), ("k2", "v2")]);
+    assert_eq!(t.metrics().baggage_items_dropped, 3);
+    // What was kept travels on in every text format.
+    let mut out: HashMap<String, String> = HashMap::new();
+    t.inject(&ctx, &mut out);
+    assert_eq!(out.get("uberctx-k").map(String::as_str), Some("v%20w"));
+    assert_eq!(
+        out.get("baggage").map(String::as_str),
+        Some("k=v%20w,k2=v2")
+    );
+}

@@ -94,18 +94,31 @@ pub(crate) struct BaggageLimits {
 }
 
 impl BaggageLimits {
-    /// Drops the items beyond the caps (keys and values counted in bytes);
-    /// returns how many were dropped.
+    /// Drops the items of a context read from text headers whose key no
+    /// header can carry (not an HTTP token: a `jaeger-baggage` or W3C
+    /// `baggage` entry like `user id=7`, or a map carrier's own key; every
+    /// text inject would leave them out), then the items beyond the caps
+    /// (keys and values counted in bytes); returns how many were dropped.
     pub(crate) fn apply(self, ctx: &mut SpanContext) -> usize {
         // The usual case, within the caps: nothing to copy.
-        let (count, bytes) = ctx
-            .baggage_items()
-            .fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
-        if count <= self.max_items && bytes <= self.max_bytes {
+        let (count, bytes, all_tokens) =
+            ctx.baggage_items().fold((0, 0, true), |(n, b, t), (k, v)| {
+                (n + 1, b + k.len() + v.len(), t && is_token(k))
+            });
+        if count <= self.max_items && bytes <= self.max_bytes && all_tokens {
             return 0;
         }
         let items: Vec<(String, String)> = ctx
             .baggage_items()
+            .filter(|(k, _)| {
+                let carried = is_token(k);
+                if !carried {
+                    log::debug!(
+                        "jaeger: extracted baggage key {k:?} is not a header token; dropped"
+                    );
+                }
+                carried
+            })
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let mut kept = Vec::new();
@@ -117,7 +130,7 @@ impl BaggageLimits {
                 kept.push((k.clone(), v.clone()));
             }
         }
-        let dropped = items.len() - kept.len();
+        let dropped = count - kept.len();
         if dropped > 0 {
             let mut fresh = crate::span_context::Baggage::default();
             for (k, v) in kept {
