@@ -76,6 +76,12 @@ pub const MAX_UDP_PAYLOAD: usize = 65_507;
 /// Default queue bound. Larger than the Go client's 100 so that a burst of
 /// a few milliseconds at high rates is absorbed without drops.
 pub const DEFAULT_QUEUE_SIZE: usize = 20_000;
+/// Largest queue bound accepted. The queue's slots are allocated when
+/// the tracer starts (16 bytes each, 160 MB at this bound), and a full
+/// queue holds that many spans: at 200,000 spans a second, 50 seconds of
+/// them. A larger bound is refused rather than left to abort the process
+/// on a failed allocation.
+pub const MAX_QUEUE_SIZE: usize = 10_000_000;
 /// Default flush interval.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Default cap of string tag values and operation names, in bytes.
@@ -316,11 +322,11 @@ impl TracerBuilder {
                     "not a non-negative integer",
                 )
             })?;
-            if n == 0 {
+            if !(1..=MAX_QUEUE_SIZE).contains(&n) {
                 return Err(Error::env(
                     ENV_REPORTER_MAX_QUEUE_SIZE,
                     &v,
-                    "must be at least 1",
+                    format!("must be from 1 to {MAX_QUEUE_SIZE}"),
                 ));
             }
             self.queue_size = n;
@@ -431,8 +437,8 @@ impl TracerBuilder {
     }
 
     /// The bound of the span queue (`JAEGER_REPORTER_MAX_QUEUE_SIZE`,
-    /// default 20 000). When it is full, finished spans are dropped and
-    /// counted.
+    /// default 20 000, at most [`MAX_QUEUE_SIZE`]). When it is full,
+    /// finished spans are dropped and counted.
     pub fn with_queue_size(mut self, spans: usize) -> Self {
         self.queue_size = spans;
         self
@@ -513,8 +519,11 @@ impl TracerBuilder {
         if self.service_name.trim().is_empty() {
             return Err(Error::config("the service name is empty"));
         }
-        if self.queue_size == 0 {
-            return Err(Error::config("the queue size must be at least 1"));
+        if !(1..=MAX_QUEUE_SIZE).contains(&self.queue_size) {
+            return Err(Error::config(format!(
+                "the queue size {} is outside 1..={MAX_QUEUE_SIZE}",
+                self.queue_size
+            )));
         }
         if self.flush_interval.is_zero() {
             return Err(Error::config("the flush interval must be positive"));
@@ -695,11 +704,11 @@ impl RemoteEnv {
         if let Some(v) = get(lookup, ENV_SAMPLER_REFRESH_INTERVAL) {
             let d = parse_duration(&v)
                 .map_err(|why| Error::env(ENV_SAMPLER_REFRESH_INTERVAL, &v, why))?;
-            if d.is_zero() {
+            if d < crate::sampler::MIN_REFRESH_INTERVAL {
                 return Err(Error::env(
                     ENV_SAMPLER_REFRESH_INTERVAL,
                     &v,
-                    "must be positive",
+                    "must be at least 100ms",
                 ));
             }
             remote.refresh_interval = Some(d);
@@ -985,6 +994,8 @@ mod tests {
             ("JAEGER_TRACEID_128BIT", "maybe"),
             ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "-5"),
             ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "0"),
+            // Slots no machine could allocate: an error, not an abort.
+            ("JAEGER_REPORTER_MAX_QUEUE_SIZE", "99999999999"),
             ("JAEGER_REPORTER_FLUSH_INTERVAL", "10"),
             ("JAEGER_REPORTER_LOG_SPANS", "2"),
             ("JAEGER_TAGS", "novalue"),
@@ -999,6 +1010,8 @@ mod tests {
             ("JAEGER_SAMPLER_MAX_OPERATIONS", "-3"),
             ("JAEGER_SAMPLER_REFRESH_INTERVAL", "abc"),
             ("JAEGER_SAMPLER_REFRESH_INTERVAL", "0s"),
+            // `1ms` mistyped for `1m` would flood the agent with queries.
+            ("JAEGER_SAMPLER_REFRESH_INTERVAL", "1ms"),
             ("JAEGER_PROPAGATION", "carrier-pigeon"),
         ];
         for (var, value) in cases {
@@ -1049,6 +1062,13 @@ mod tests {
             .init()
             .unwrap_err()
             .is_config());
+        // A bound whose slots cannot be allocated is an error, not an abort.
+        let err = Tracer::builder("s")
+            .with_queue_size(99_999_999_999)
+            .init()
+            .unwrap_err();
+        assert!(err.is_config());
+        assert!(err.to_string().contains("99999999999"), "{err}");
         assert!(Tracer::builder("s")
             .with_max_packet_size(70_000)
             .init()

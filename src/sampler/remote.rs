@@ -15,6 +15,11 @@ use crate::id::TraceId;
 pub const DEFAULT_SAMPLING_ENDPOINT: &str = "http://127.0.0.1:5778/sampling";
 /// Default poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`).
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Shortest poll period accepted: at most ten queries a second to the
+/// agent (each also times out after at most one period). A shorter one,
+/// `1ns` or `1ms` mistyped for `1m`, is refused rather than left to flood
+/// the agent with queries that all time out.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 /// Default sampling rate until the first strategy arrives.
 pub const DEFAULT_INITIAL_RATE: f64 = 0.001;
 
@@ -127,7 +132,8 @@ impl RemoteSamplerBuilder {
         self
     }
 
-    /// The poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`, default 1 min).
+    /// The poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`, default 1 min,
+    /// at least [`MIN_REFRESH_INTERVAL`]).
     pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh_interval = interval;
         self
@@ -174,10 +180,11 @@ impl RemoteSamplerBuilder {
                 "sampling endpoint {endpoint:?} is not http(s)"
             )));
         }
-        if self.refresh_interval.is_zero() {
-            return Err(Error::config(
-                "the sampler refresh interval must be positive",
-            ));
+        if self.refresh_interval < MIN_REFRESH_INTERVAL {
+            return Err(Error::config(format!(
+                "the sampler refresh interval {:?} is shorter than {MIN_REFRESH_INTERVAL:?}",
+                self.refresh_interval
+            )));
         }
         let initial = ProbabilisticSampler::new(self.initial_rate)?;
         let shared = Arc::new(Shared {
@@ -389,5 +396,26 @@ mod tests {
             Some("http://x/s"),
             "an explicit endpoint wins"
         );
+    }
+
+    #[test]
+    fn a_refresh_interval_that_would_flood_the_agent_is_refused() {
+        for interval in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_millis(99),
+        ] {
+            let err = RemoteSampler::builder("s")
+                .with_refresh_interval(interval)
+                .start()
+                .unwrap_err();
+            assert!(err.is_config(), "{interval:?}: {err}");
+            assert!(err.to_string().contains("refresh interval"), "{err}");
+        }
+        let sampler = RemoteSampler::builder("s")
+            .with_endpoint("http://127.0.0.1:9/sampling")
+            .with_refresh_interval(MIN_REFRESH_INTERVAL)
+            .start();
+        assert!(sampler.is_ok());
     }
 }
