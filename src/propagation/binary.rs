@@ -47,9 +47,20 @@ fn read_len(r: &mut dyn Read, what: &str, max: usize) -> Result<usize, Error> {
 
 fn read_string(r: &mut dyn Read, what: &str, max: usize) -> Result<String, Error> {
     let len = read_len(r, what, max)?;
-    let mut b = vec![0u8; len];
-    r.read_exact(&mut b)
+    // Grown as bytes arrive, not allocated up front at the length the
+    // input claims: a short hostile input costs what it holds, whatever
+    // caps the tracer was given.
+    let mut b = Vec::with_capacity(len.min(4096));
+    (&mut *r)
+        .take(len as u64)
+        .read_to_end(&mut b)
         .map_err(|e| Error::propagation(format!("binary span context is truncated: {e}")))?;
+    if b.len() < len {
+        return Err(Error::propagation(format!(
+            "binary span context is truncated: {what} {len}, {} bytes left",
+            b.len()
+        )));
+    }
     String::from_utf8(b)
         .map_err(|_| Error::propagation(format!("binary span context: {what} is not UTF-8")))
 }
@@ -125,6 +136,53 @@ mod tests {
         let back = extract(&mut buf.as_slice(), LIMITS).unwrap().unwrap();
         assert_eq!(back, ctx.into_remote());
         assert!(extract(&mut &[][..], LIMITS).unwrap().is_none());
+    }
+
+    /// A reader over bytes that records the largest buffer it is asked to
+    /// fill: the memory a read sets aside for what the input claims.
+    struct Watched<'a> {
+        bytes: &'a [u8],
+        largest_buffer: usize,
+    }
+
+    impl Read for Watched<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.largest_buffer = self.largest_buffer.max(buf.len());
+            self.bytes.read(buf)
+        }
+    }
+
+    #[test]
+    fn a_claimed_length_sets_aside_no_more_than_the_input_holds() {
+        let ctx = SpanContext::new(
+            TraceId::new(0, 1),
+            SpanId::new(2),
+            SpanId::new(0),
+            Flags::SAMPLED,
+        );
+        let mut input = Vec::new();
+        inject(&ctx, &mut input).unwrap();
+        // One baggage item whose key claims 2 GiB - 1 and holds 3 bytes.
+        input.truncate(input.len() - 4);
+        input.extend_from_slice(&1i32.to_be_bytes());
+        input.extend_from_slice(&i32::MAX.to_be_bytes());
+        input.extend_from_slice(b"abc");
+        // Caps as large as a user may set them: only the input bounds it.
+        let open = BaggageLimits {
+            max_items: usize::MAX,
+            max_bytes: usize::MAX,
+        };
+        let mut reader = Watched {
+            bytes: &input,
+            largest_buffer: 0,
+        };
+        let err = extract(&mut reader, open).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+        assert!(
+            reader.largest_buffer <= 64 * 1024,
+            "a {} byte buffer was set aside for 3 bytes",
+            reader.largest_buffer
+        );
     }
 
     #[test]
