@@ -113,9 +113,13 @@ pub(crate) fn calibrated() -> bool {
     return true;
 }
 
-/// Microseconds since the Unix epoch of `t` (zero before the epoch).
+/// Microseconds since the Unix epoch of `t`: zero before the epoch, and
+/// at most `i64::MAX` (the wire's type; larger would also read as a raw
+/// [`stamp`]).
 pub(crate) fn system_time_micros(t: SystemTime) -> u64 {
-    system_time_nanos(t) / 1000
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros().min(i64::MAX as u128) as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -424,5 +428,25 @@ mod tests {
         assert!(b >= a);
         // Within a second of the wall clock: the anchor was taken moments ago.
         assert!(wall.abs_diff(b) < 1_000_000, "{wall} vs {b}");
+    }
+
+    #[test]
+    fn times_given_by_the_caller_convert_without_wrapping() {
+        use std::time::Duration;
+        // Beyond 2554, nanoseconds since the epoch no longer fit in a u64:
+        // the microseconds still do.
+        let year_3000 = UNIX_EPOCH + Duration::from_secs(32_503_680_000);
+        assert_eq!(system_time_micros(year_3000), 32_503_680_000_000_000);
+        assert_eq!(
+            micros(system_time_micros(year_3000)),
+            32_503_680_000_000_000
+        );
+        // Beyond what the wire's i64 holds: the largest it does, never a
+        // value with the raw-stamp bit set.
+        if let Some(far) = UNIX_EPOCH.checked_add(Duration::from_secs(1 << 60)) {
+            assert_eq!(system_time_micros(far), i64::MAX as u64);
+            assert_eq!(system_time_micros(far) & RAW, 0);
+        }
+        assert_eq!(system_time_micros(UNIX_EPOCH - Duration::from_secs(1)), 0);
     }
 }
