@@ -101,10 +101,7 @@ impl BaggageLimits {
     /// (keys and values counted in bytes); returns how many were dropped.
     pub(crate) fn apply(self, ctx: &mut SpanContext) -> usize {
         // The usual case, within the caps: nothing to copy.
-        let (count, bytes, all_tokens) =
-            ctx.baggage_items().fold((0, 0, true), |(n, b, t), (k, v)| {
-                (n + 1, b + k.len() + v.len(), t && is_token(k))
-            });
+        let (count, bytes, all_tokens) = ctx.baggage().census(is_token_bytes);
         if count <= self.max_items && bytes <= self.max_bytes && all_tokens {
             return 0;
         }
@@ -145,7 +142,12 @@ impl BaggageLimits {
 /// True for an HTTP header-name token (RFC 9110 `tchar`s), the only keys
 /// that can be injected as `{prefix}{key}` headers without risk.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| CLASS[b as usize] & TOKEN != 0)
+    is_token_bytes(s.as_bytes())
+}
+
+/// [`is_token`] of bytes.
+pub(crate) fn is_token_bytes(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| CLASS[b as usize] & TOKEN != 0)
 }
 
 /// `s` without its first `prefix.len()` bytes when they are `prefix` (a
