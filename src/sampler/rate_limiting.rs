@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::id::TraceId;
 
 /// A token bucket: `rate` credits per second, balance capped at
-/// `max(rate, 1)`, starting full; each sampled trace costs one credit.
+/// `max(rate, 1)`, starting full (empty at rate 0, which lets nothing
+/// through); each sampled trace costs one credit.
 #[derive(Debug)]
 pub(crate) struct TokenBucket {
     rate: f64,
@@ -20,7 +21,9 @@ impl TokenBucket {
         TokenBucket {
             rate,
             max_balance,
-            state: Mutex::new((max_balance, now)),
+            // (The Go client starts a rate of 0 with one credit, so it
+            // samples the first trace: 0 traces a second means none.)
+            state: Mutex::new((if rate > 0.0 { max_balance } else { 0.0 }, now)),
         }
     }
 
@@ -124,6 +127,20 @@ mod tests {
         let later = t0 + Duration::from_secs(100);
         assert!(b.try_take(later));
         assert!(!b.try_take(later));
+    }
+
+    #[test]
+    fn a_rate_of_zero_lets_nothing_through() {
+        let t0 = Instant::now();
+        let s = RateLimitingSampler::new(0.0).unwrap();
+        let later = t0 + Duration::from_secs(3600);
+        assert_eq!(
+            (0..100)
+                .filter(|&i| s.sample_at(t0 + Duration::from_secs(i)))
+                .count(),
+            0
+        );
+        assert!(!s.sample_at(later));
     }
 
     #[test]
