@@ -587,6 +587,15 @@ impl TracerBuilder {
                 self.max_packet_size,
             )),
         };
+        self.init_with_transport(transport)
+    }
+
+    /// [`init`](TracerBuilder::init) with the given transport (the tests'
+    /// own, to make the network misbehave); settings already validated.
+    pub(crate) fn init_with_transport(
+        self,
+        transport: Box<dyn Transport>,
+    ) -> Result<(Tracer, TracerGuard), Error> {
         let reporter = Reporter::start(
             ReporterConfig {
                 service_name: self.service_name.clone(),

@@ -121,6 +121,9 @@ impl Segment {
 #[derive(Debug, Default)]
 pub(crate) struct Packet {
     pub(crate) bytes: Vec<u8>,
+    /// End offset of each span in `bytes` (so that a batch the network
+    /// refuses can be sent again in smaller ones).
+    pub(crate) ends: Vec<usize>,
     pub(crate) count: usize,
     /// Arrival of the oldest span in the packet.
     pub(crate) oldest: Option<Instant>,
@@ -132,15 +135,28 @@ impl Packet {
     }
 
     pub(crate) fn push_segment(&mut self, seg: &Segment) {
+        let base = self.bytes.len();
         self.bytes.extend_from_slice(&seg.bytes);
+        self.ends.extend(seg.ends.iter().map(|end| base + end));
         self.count += seg.len();
         self.note_age(seg.opened);
     }
 
     pub(crate) fn push_span(&mut self, span: &[u8], opened: Instant) {
         self.bytes.extend_from_slice(span);
+        self.ends.push(self.bytes.len());
         self.count += 1;
         self.note_age(opened);
+    }
+
+    /// The encoded spans one by one.
+    pub(crate) fn spans(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let span = &self.bytes[start..end];
+            start = end;
+            span
+        })
     }
 
     fn note_age(&mut self, opened: Instant) {
@@ -149,6 +165,7 @@ impl Packet {
 
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
+        self.ends.clear();
         self.count = 0;
         self.oldest = None;
     }

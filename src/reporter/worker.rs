@@ -22,6 +22,10 @@ use std::sync::atomic::Ordering::Relaxed;
 /// Emptied segments kept for reuse, and the largest kept.
 const SPARE_SEGMENTS: usize = 256;
 const SPARE_SEGMENT_BYTES: usize = 16 * 1024;
+/// The smallest payload a transport that refuses large datagrams is
+/// brought down to (see `Worker::shrink`): below it, a refusal is a
+/// failure like any other.
+const MIN_PAYLOAD: usize = 1024;
 /// How long the thread sleeps between polls of the queue while spans
 /// arrive.
 const POLL_BUSY: Duration = Duration::from_millis(4);
@@ -341,8 +345,8 @@ impl Worker {
             self.seq_no,
             stats,
         );
-        self.packet.clear();
         if self.out.len() > self.max_payload {
+            self.packet.clear();
             // Cannot happen: the budget is an upper bound of the overhead.
             // Refuse to send an oversize payload all the same.
             log::error!(
@@ -353,7 +357,15 @@ impl Worker {
             Metrics::add(&self.metrics.dropped_too_large, count);
             return;
         }
-        match self.transport.send(&self.out) {
+        let sent = self.transport.send(&self.out);
+        if let Err(e) = &sent {
+            if crate::transport::is_message_too_long(e) && self.shrink(self.out.len()) {
+                // Sent again in smaller batches, each emitted in turn.
+                return;
+            }
+        }
+        self.packet.clear();
+        match sent {
             Ok(()) => {
                 Metrics::add(&self.metrics.reported, count);
                 Metrics::add(&self.metrics.batches_sent, 1);
@@ -378,6 +390,41 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The network refused a `refused`-byte payload as too large for one
+    /// datagram (macOS, for one, takes at most 9,216 bytes by default,
+    /// below the usual 65,000 limit): halves the largest payload, down to
+    /// [`MIN_PAYLOAD`], and sends the packet's spans again in batches that
+    /// fit it. Spans finished from now on are encoded, and trimmed if
+    /// need be, for the new limit. A span already encoded that no longer
+    /// fits alone is dropped as too large. False when the limit cannot go
+    /// lower: the refusal is then an ordinary failure.
+    fn shrink(&mut self, refused: usize) -> bool {
+        let limit = (refused / 2).max(MIN_PAYLOAD);
+        if limit >= self.max_payload.min(refused) || self.packet.count == 0 {
+            return false;
+        }
+        log::warn!(
+            "jaeger: {} refused a {refused}-byte datagram as too large; sending at most {limit} bytes from now on",
+            self.transport.describe()
+        );
+        self.max_payload = limit;
+        self.budget = limit.saturating_sub(self.encoder.overhead());
+        let old = std::mem::take(&mut self.packet);
+        for span in old.spans() {
+            if span.len() > self.budget {
+                Metrics::add(&self.metrics.dropped_too_large, 1);
+                continue;
+            }
+            if self.packet.bytes.len() + span.len() > self.budget {
+                self.emit();
+            }
+            self.packet
+                .push_span(span, old.oldest.unwrap_or_else(Instant::now));
+        }
+        self.emit();
+        true
     }
 }
 
@@ -404,5 +451,110 @@ mod clock_tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         drop(tracer);
+    }
+}
+
+#[cfg(test)]
+mod too_large_datagram_tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use crate::encode::{Envelope, WireProtocol};
+    use crate::thrift::decode_agent_datagram;
+    use crate::transport::Transport;
+
+    /// A network that refuses datagrams above `limit` bytes as the kernel
+    /// does (`EMSGSIZE`), and keeps the ones it takes.
+    struct SmallDatagrams {
+        limit: usize,
+        taken: Arc<Mutex<Vec<Vec<u8>>>>,
+        refused: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Transport for SmallDatagrams {
+        fn protocol(&self) -> WireProtocol {
+            WireProtocol::Compact
+        }
+        fn envelope(&self) -> Envelope {
+            Envelope::AgentCall
+        }
+        fn max_payload(&self) -> usize {
+            crate::DEFAULT_MAX_PACKET_SIZE
+        }
+        fn send(&mut self, payload: &[u8]) -> io::Result<()> {
+            if payload.len() > self.limit {
+                self.refused.lock().unwrap().push(payload.len());
+                #[cfg(unix)]
+                return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+                #[cfg(windows)]
+                return Err(io::Error::from_raw_os_error(10040));
+            }
+            self.taken.lock().unwrap().push(payload.to_vec());
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "small-datagrams".into()
+        }
+    }
+
+    #[test]
+    fn datagrams_refused_as_too_large_are_sent_again_smaller_and_nothing_is_lost() {
+        // macOS's default: at most 9,216 bytes per UDP datagram.
+        let limit = 9216;
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let transport = SmallDatagrams {
+            limit,
+            taken: taken.clone(),
+            refused: refused.clone(),
+        };
+        let (tracer, guard) = crate::Tracer::builder("small-datagrams")
+            .init_with_transport(Box::new(transport))
+            .unwrap();
+        // One trace of 400 spans of ~150 bytes: 60 KB, one 65,000-byte
+        // batch at first.
+        let mut root = tracer.start("root");
+        for i in 0..399 {
+            let mut child = tracer.span("child").child_of(root.context()).start();
+            child
+                .set_tag("index", i)
+                .set_tag("payload", "x".repeat(100));
+        }
+        root.finish();
+        tracer.flush().unwrap();
+        // Spans finished after the first refusal go out within the new
+        // limit at once.
+        for _ in 0..100 {
+            tracer.start("later").set_tag("payload", "y".repeat(100));
+        }
+        guard.close().unwrap();
+
+        let m = tracer.metrics();
+        assert_eq!(m.spans_reported, 500, "{m:?}");
+        assert_eq!(
+            (
+                m.spans_failed_to_send,
+                m.spans_dropped_too_large,
+                m.send_errors
+            ),
+            (0, 0, 0),
+            "{m:?}"
+        );
+        // Halved until it fit: 65,000-ish, then about 32,500 and 16,250.
+        let refused = refused.lock().unwrap().clone();
+        assert!(
+            (2..=3).contains(&refused.len()) && refused[0] > 32_000,
+            "{refused:?}"
+        );
+        let taken = taken.lock().unwrap();
+        assert!(taken.iter().all(|d| d.len() <= limit));
+        let mut names = Vec::new();
+        for d in taken.iter() {
+            let batch = decode_agent_datagram(d, true).unwrap();
+            names.extend(batch.spans.into_iter().map(|s| s.operation_name));
+        }
+        assert_eq!(names.len(), 500);
+        assert_eq!(names.iter().filter(|n| *n == "child").count(), 399);
+        assert_eq!(names.iter().filter(|n| *n == "later").count(), 100);
     }
 }

@@ -11,6 +11,19 @@ use std::io;
 
 use crate::encode::{Envelope, WireProtocol};
 
+/// Whether `e` is the network refusing a datagram as too large for it
+/// (`EMSGSIZE`; macOS, for one, refuses UDP datagrams above 9,216 bytes by
+/// default).
+pub(crate) fn is_message_too_long(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    const EMSGSIZE: i32 = libc::EMSGSIZE;
+    #[cfg(windows)]
+    const EMSGSIZE: i32 = 10040; // WSAEMSGSIZE
+    #[cfg(not(any(unix, windows)))]
+    const EMSGSIZE: i32 = i32::MIN;
+    e.raw_os_error() == Some(EMSGSIZE)
+}
+
 /// Sends encoded batches.
 pub(crate) trait Transport: Send + 'static {
     /// The Thrift protocol the payload must use.
