@@ -1,7 +1,8 @@
 //! The HTTP collector transport against a real HTTP(S) server on 127.0.0.1
 //! whose bodies are decoded with the crate's generated code: batches arrive
 //! intact with the right content type and credentials; 503 then 202 delivers
-//! once; a hanging server, a refused connection and a 400 are counted and
+//! once; a 413 is answered by smaller batches that deliver everything; a
+//! hanging server, a refused connection and a 400 are counted and
 //! never reach the application; a slow server under 100,000 spans keeps
 //! memory bounded; https works with an explicitly trusted self-signed
 //! certificate and fails clearly without it.
@@ -150,6 +151,52 @@ fn unavailable_then_accepted_delivers_once() {
     );
     let m = tracer.metrics();
     assert_eq!((m.spans_reported, m.spans_failed_to_send), (20, 0), "{m:?}");
+}
+
+#[test]
+fn a_413_sends_the_spans_again_in_smaller_batches_and_delivers_all() {
+    // A proxy before the collector with a 16 KiB body limit (nginx's
+    // `client_max_body_size`, set low).
+    const LIMIT: usize = 16 * 1024;
+    let server = HttpServer::start(|req| {
+        if req.body.len() > LIMIT {
+            Reply::Status(413, b"Request Entity Too Large".to_vec())
+        } else {
+            Reply::Status(202, Vec::new())
+        }
+    });
+    let (tracer, guard) = Tracer::builder("body-limit")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 1000);
+    tracer.flush().unwrap();
+    // Later spans go out within the lowered limit at once.
+    make_spans(&tracer, 100);
+    drop(guard);
+    let reqs = server.requests();
+    let (refused, taken): (Vec<_>, Vec<_>) = reqs.iter().partition(|r| r.body.len() > LIMIT);
+    assert!(!refused.is_empty(), "the first batch was too large");
+    let delivered: Vec<i64> = taken
+        .iter()
+        .flat_map(|r| decode(r).spans.into_iter().map(|s| s.span_id))
+        .collect();
+    assert_eq!(delivered.len(), 2200);
+    assert_eq!(
+        delivered.iter().collect::<HashSet<_>>().len(),
+        2200,
+        "no duplicates"
+    );
+    let m = tracer.metrics();
+    assert_eq!(
+        (
+            m.spans_reported,
+            m.spans_failed_to_send,
+            m.spans_dropped_too_large
+        ),
+        (2200, 0, 0),
+        "{m:?}"
+    );
 }
 
 #[test]

@@ -359,7 +359,7 @@ impl Worker {
         }
         let sent = self.transport.send(&self.out);
         if let Err(e) = &sent {
-            if crate::transport::is_message_too_long(e) && self.shrink(self.out.len()) {
+            if crate::transport::is_refused_as_too_large(e) && self.shrink(self.out.len()) {
                 // Sent again in smaller batches, each emitted in turn.
                 return;
             }
@@ -394,7 +394,8 @@ impl Worker {
 
     /// The network refused a `refused`-byte payload as too large for one
     /// datagram (macOS, for one, takes at most 9,216 bytes by default,
-    /// below the usual 65,000 limit): halves the largest payload, down to
+    /// below the usual 65,000 limit), or a collector (or a proxy before it)
+    /// answered 413 to a batch: halves the largest payload, down to
     /// [`MIN_PAYLOAD`], and sends the packet's spans again in batches that
     /// fit it. Spans finished from now on are encoded, and trimmed if
     /// need be, for the new limit. A span already encoded that no longer
@@ -406,7 +407,7 @@ impl Worker {
             return false;
         }
         log::warn!(
-            "jaeger: {} refused a {refused}-byte datagram as too large; sending at most {limit} bytes from now on",
+            "jaeger: {} refused a {refused}-byte batch as too large; sending at most {limit} bytes from now on",
             self.transport.describe()
         );
         self.max_payload = limit;

@@ -291,6 +291,8 @@ impl fmt::Debug for HttpTransport {
 enum Attempt {
     Retry(String),
     Fatal(String),
+    /// 413: the reporter sends the spans again in smaller batches.
+    TooLarge(String),
 }
 
 impl HttpTransport {
@@ -329,6 +331,11 @@ impl HttpTransport {
                 let why = format!("the collector answered {status}");
                 if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
                     Err(Attempt::Retry(why))
+                } else if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+                    Err(Attempt::TooLarge(format!(
+                        "{why} for a {}-byte batch",
+                        body.len()
+                    )))
                 } else {
                     Err(Attempt::Fatal(why))
                 }
@@ -365,6 +372,9 @@ impl Transport for HttpTransport {
                 match Self::attempt(client, url, payload).await {
                     Ok(()) => return Ok(()),
                     Err(Attempt::Fatal(why)) => return Err(io::Error::other(why)),
+                    Err(Attempt::TooLarge(why)) => {
+                        return Err(io::Error::other(super::TooLarge(why)))
+                    }
                     Err(Attempt::Retry(why)) if attempt >= retries => {
                         return Err(io::Error::other(format!(
                             "{why} (after {} attempts)",
