@@ -176,7 +176,7 @@ where
             event.record(&mut Fields(f));
         });
         if *meta.level() == Level::ERROR {
-            span.set_tag("error", TagValue::Bool(true));
+            span.set_tag(crate::ext::ERROR, TagValue::Bool(true));
         }
     }
 

@@ -59,6 +59,7 @@ mod clock;
 mod config;
 mod encode;
 mod error;
+pub mod ext;
 pub mod global;
 mod id;
 #[cfg(feature = "tracing")]

@@ -31,6 +31,7 @@ use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, Uri};
 
+use crate::ext;
 use crate::scope;
 use crate::span::Span;
 use crate::tracer::Tracer;
@@ -143,9 +144,9 @@ where
         let name = (self.layer.name)(req.method(), req.uri());
         let mut builder = tracer
             .span(name)
-            .with_tag("span.kind", "server")
-            .with_tag("http.method", req.method().as_str().to_owned())
-            .with_tag("http.url", uri_tag(req.uri()));
+            .with_tag(ext::SPAN_KIND, ext::SPAN_KIND_SERVER)
+            .with_tag(ext::HTTP_METHOD, req.method().as_str().to_owned())
+            .with_tag(ext::HTTP_URL, uri_tag(req.uri()));
         match tracer.extract(req.headers()) {
             Ok(Some(parent)) => {
                 builder = builder.with_reference(crate::Reference::child_of(parent))
@@ -198,13 +199,13 @@ where
             match result {
                 Ok(resp) => {
                     let status = resp.status();
-                    this.span.set_tag("http.status_code", status.as_u16());
+                    this.span.set_tag(ext::HTTP_STATUS_CODE, status.as_u16());
                     if status.is_server_error() {
-                        this.span.set_tag("error", true);
+                        this.span.set_tag(ext::ERROR, true);
                     }
                 }
                 Err(_) => {
-                    this.span.set_tag("error", true);
+                    this.span.set_tag(ext::ERROR, true);
                 }
             }
             this.span.finish();
@@ -232,31 +233,27 @@ pub async fn send(
     let url = request.url();
     let mut builder = tracer
         .span(format!("HTTP {}", request.method()))
-        .with_tag("span.kind", "client")
-        .with_tag("http.method", request.method().as_str().to_owned())
-        .with_tag("http.url", url_tag(url));
+        .with_tag(ext::SPAN_KIND, ext::SPAN_KIND_CLIENT)
+        .with_tag(ext::HTTP_METHOD, request.method().as_str().to_owned())
+        .with_tag(ext::HTTP_URL, url_tag(url));
     if let Some(host) = url.host_str() {
-        builder = builder.with_tag("peer.hostname", host.to_owned());
+        builder = builder.with_tag(ext::PEER_HOSTNAME, host.to_owned());
     }
     if let Some(port) = url.port_or_known_default() {
-        builder = builder.with_tag("peer.port", port);
+        builder = builder.with_tag(ext::PEER_PORT, port);
     }
     let mut span = builder.start();
     tracer.inject(span.context(), request.headers_mut());
     match client.execute(request).await {
         Ok(resp) => {
-            span.set_tag("http.status_code", resp.status().as_u16());
+            span.set_tag(ext::HTTP_STATUS_CODE, resp.status().as_u16());
             if resp.status().is_server_error() {
-                span.set_tag("error", true);
+                span.set_tag(ext::ERROR, true);
             }
             Ok(resp)
         }
         Err(e) => {
-            span.set_tag("error", true);
-            let message = e.to_string();
-            span.log(|f| {
-                f.event("error").message(message);
-            });
+            span.set_error(&e);
             Err(e)
         }
     }

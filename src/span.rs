@@ -6,6 +6,7 @@ use std::mem::ManuallyDrop;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::{self, now_micros, system_time_micros};
+use crate::ext;
 use crate::id::{random_u64, SpanId, TraceId};
 use crate::metrics::SpanEvent;
 use crate::reporter::pool;
@@ -610,6 +611,50 @@ impl Span {
         if let Some(live) = &mut *self.live {
             live.set_baggage_item(key, value);
         }
+        self
+    }
+
+    /// Marks the span as failed the OpenTracing way: the tag `error=true`
+    /// and a log with `event=error`, `error.kind` (the error's type, when
+    /// known at compile time), `message` (its `Display`), `error.object`
+    /// (its `Debug`) and, when it has causes, `stack` (their messages, one
+    /// per line). A span that is not recording formats nothing.
+    ///
+    /// ```
+    /// use jaeger_tracer::Tracer;
+    /// let tracer = Tracer::noop();
+    /// let mut span = tracer.start("read config");
+    /// if let Err(e) = std::fs::read("/no/such/file") {
+    ///     span.set_error(&e);
+    /// }
+    /// ```
+    pub fn set_error<E: std::error::Error + ?Sized>(&mut self, err: &E) -> &mut Self {
+        if !self.is_recording() {
+            return self;
+        }
+        let mut causes = String::new();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            if !causes.is_empty() {
+                causes.push('\n');
+            }
+            causes.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        // (A trait object's type name says nothing about the error.)
+        let kind = Some(std::any::type_name::<E>()).filter(|k| !k.starts_with("dyn "));
+        self.set_tag(ext::ERROR, true);
+        self.log(|f| {
+            f.field(ext::EVENT, "error");
+            if let Some(kind) = kind {
+                f.field(ext::ERROR_KIND, kind);
+            }
+            f.field(ext::MESSAGE, err.to_string())
+                .field(ext::ERROR_OBJECT, format!("{err:?}"));
+            if !causes.is_empty() {
+                f.field(ext::STACK, causes);
+            }
+        });
         self
     }
 

@@ -1,6 +1,7 @@
 //! OpenTracing semantics of spans and contexts, checked on the wire: finish
 //! once, drop finishes, baggage flows to children and across inject/extract,
-//! active span, sampling.priority, no-op and global tracers.
+//! active span, sampling.priority, no-op and global tracers, errors by the
+//! conventions (`set_error`).
 
 mod support;
 #[path = "../src/thrift/mod.rs"]
@@ -423,4 +424,79 @@ fn a_const_sampler_answered_by_the_tracer_tags_roots_as_when_asked() {
     assert_eq!(answered, asked);
     assert_eq!(answered[0].1.as_deref(), Some("const"));
     assert_eq!(answered[1].2, Some(true));
+}
+
+/// An error with a cause, as a library would return.
+#[derive(Debug)]
+struct CheckoutFailed {
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for CheckoutFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("checkout failed")
+    }
+}
+
+impl std::error::Error for CheckoutFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+#[test]
+fn set_error_tags_and_logs_by_the_conventions() {
+    use jaeger_tracer::ext;
+    let sink = UdpSink::start();
+    let (tracer, guard) = tracer_for(&sink);
+    let err = CheckoutFailed {
+        cause: std::io::Error::new(std::io::ErrorKind::TimedOut, "payment service timed out"),
+    };
+    let mut span = tracer
+        .span("checkout")
+        .with_tag(ext::SPAN_KIND, ext::SPAN_KIND_SERVER)
+        .start();
+    span.set_error(&err);
+    drop(span);
+    // Through a trait object: no type to name.
+    let boxed: Box<dyn std::error::Error> = Box::new(std::fmt::Error);
+    tracer.start("boxed").set_error(boxed.as_ref());
+    drop(guard);
+
+    let all = spans(&sink.wait_for_spans(2, true, Duration::from_secs(5)));
+    let by = |n: &str| all.iter().find(|s| s.operation_name == n).unwrap();
+    let field = |s: &thrift::jaeger::Span, k: &str| {
+        s.logs.as_ref().unwrap()[0]
+            .fields
+            .iter()
+            .find(|t| t.key == k)
+            .and_then(|t| t.v_str.clone())
+    };
+    let checkout = by("checkout");
+    assert_eq!(tag(checkout, ext::ERROR).unwrap().v_bool, Some(true));
+    assert_eq!(
+        tag(checkout, ext::SPAN_KIND).unwrap().v_str.as_deref(),
+        Some("server")
+    );
+    assert_eq!(field(checkout, ext::EVENT).as_deref(), Some("error"));
+    assert_eq!(
+        field(checkout, ext::ERROR_KIND).as_deref(),
+        Some("span_semantics::CheckoutFailed")
+    );
+    assert_eq!(
+        field(checkout, ext::MESSAGE).as_deref(),
+        Some("checkout failed")
+    );
+    assert!(field(checkout, ext::ERROR_OBJECT)
+        .unwrap()
+        .starts_with("CheckoutFailed { cause:"));
+    assert_eq!(
+        field(checkout, ext::STACK).as_deref(),
+        Some("payment service timed out")
+    );
+    let boxed = by("boxed");
+    assert_eq!(tag(boxed, ext::ERROR).unwrap().v_bool, Some(true));
+    assert_eq!(field(boxed, ext::ERROR_KIND), None);
+    assert_eq!(field(boxed, ext::STACK), None);
+    assert!(field(boxed, ext::MESSAGE).is_some());
 }
