@@ -13,10 +13,24 @@ mod thrift;
 use std::time::Duration;
 
 use jaeger_tracer::layer::JaegerLayer;
-use jaeger_tracer::Tracer;
+use jaeger_tracer::{Tracer, TracerGuard};
 use support::{spans, tag, UdpSink};
 use tracing::instrument;
 use tracing_subscriber::layer::SubscriberExt;
+
+/// A tracer sending to `sink`, and a subscriber with the layer over it.
+fn layered(
+    service: &str,
+    sink: &UdpSink,
+) -> (Tracer, TracerGuard, impl tracing::Subscriber + Send + Sync) {
+    let (tracer, guard) = Tracer::builder(service)
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    (tracer, guard, subscriber)
+}
 
 #[instrument(fields(order.items = items))]
 async fn checkout(user: u64, items: i64) -> Result<(), String> {
@@ -41,12 +55,7 @@ async fn charge(user: u64) -> Result<(), String> {
 #[test]
 fn instrumented_async_tree_becomes_one_trace() {
     let sink = UdpSink::start();
-    let (tracer, guard) = Tracer::builder("tracing-layer")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(sink.port())
-        .init()
-        .unwrap();
-    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    let (tracer, guard, subscriber) = layered("tracing-layer", &sink);
     tracing::subscriber::with_default(subscriber, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -149,12 +158,7 @@ fn tracing_spans_exited_out_of_order_leave_the_newest_entered_active() {
 #[test]
 fn explicit_roots_start_traces_and_follows_from_becomes_a_reference() {
     let sink = UdpSink::start();
-    let (tracer, guard) = Tracer::builder("roots-and-links")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(sink.port())
-        .init()
-        .unwrap();
-    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    let (_tracer, guard, subscriber) = layered("roots-and-links", &sink);
     tracing::subscriber::with_default(subscriber, || {
         let outer = tracing::info_span!("outer").entered();
         // `parent: None` asks for a root even inside an entered span.

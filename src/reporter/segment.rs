@@ -108,13 +108,18 @@ impl Segment {
 
     /// The encoded spans one by one.
     pub(crate) fn spans(&self) -> impl Iterator<Item = &[u8]> {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let span = &self.bytes[start..end];
-            start = end;
-            span
-        })
+        split_at_ends(&self.bytes, &self.ends)
     }
+}
+
+/// The spans in `bytes`, each ending at the next of `ends`.
+fn split_at_ends<'a>(bytes: &'a [u8], ends: &'a [usize]) -> impl Iterator<Item = &'a [u8]> {
+    let mut start = 0;
+    ends.iter().map(move |&end| {
+        let span = &bytes[start..end];
+        start = end;
+        span
+    })
 }
 
 /// The spans of the batch being filled.
@@ -151,12 +156,7 @@ impl Packet {
 
     /// The encoded spans one by one.
     pub(crate) fn spans(&self) -> impl Iterator<Item = &[u8]> {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let span = &self.bytes[start..end];
-            start = end;
-            span
-        })
+        split_at_ends(&self.bytes, &self.ends)
     }
 
     fn note_age(&mut self, opened: Instant) {
