@@ -346,15 +346,11 @@ impl Worker {
             stats,
         );
         if self.out.len() > self.max_payload {
-            self.packet.clear();
-            // Cannot happen: the budget is an upper bound of the overhead.
-            // Refuse to send an oversize payload all the same.
-            log::error!(
-                "jaeger: internal error: a {}-byte batch exceeds the {}-byte limit; {count} spans dropped",
-                self.out.len(),
-                self.max_payload
-            );
-            Metrics::add(&self.metrics.dropped_too_large, count);
+            // Only after the limit was lowered (see `shrink`): a span
+            // encoded for the old one is among them. The budget is an upper
+            // bound of the batch's overhead, so batches repacked within it
+            // fit.
+            self.repack();
             return;
         }
         let sent = self.transport.send(&self.out);
@@ -412,20 +408,32 @@ impl Worker {
         );
         self.max_payload = limit;
         self.budget = limit.saturating_sub(self.encoder.overhead());
+        self.repack();
+        true
+    }
+
+    /// Sends the packet's spans in batches within the budget, dropping (and
+    /// counting as too large) any span that alone exceeds it: one encoded
+    /// before the limit was lowered.
+    fn repack(&mut self) {
         let old = std::mem::take(&mut self.packet);
+        let opened = old.oldest.unwrap_or_else(Instant::now);
         for span in old.spans() {
             if span.len() > self.budget {
                 Metrics::add(&self.metrics.dropped_too_large, 1);
+                log::warn!(
+                    "jaeger: a {}-byte span encoded before the payload limit was lowered to {} bytes does not fit; dropped",
+                    span.len(),
+                    self.max_payload
+                );
                 continue;
             }
             if self.packet.bytes.len() + span.len() > self.budget {
                 self.emit();
             }
-            self.packet
-                .push_span(span, old.oldest.unwrap_or_else(Instant::now));
+            self.packet.push_span(span, opened);
         }
         self.emit();
-        true
     }
 }
 
@@ -498,10 +506,18 @@ mod too_large_datagram_tests {
         }
     }
 
-    #[test]
-    fn datagrams_refused_as_too_large_are_sent_again_smaller_and_nothing_is_lost() {
-        // macOS's default: at most 9,216 bytes per UDP datagram.
-        let limit = 9216;
+    type Datagrams = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    /// A tracer over a network refusing datagrams above `limit` bytes; the
+    /// datagrams it took and the sizes it refused.
+    fn tracer_over(
+        limit: usize,
+    ) -> (
+        crate::Tracer,
+        crate::TracerGuard,
+        Datagrams,
+        Arc<Mutex<Vec<usize>>>,
+    ) {
         let taken = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(Mutex::new(Vec::new()));
         let transport = SmallDatagrams {
@@ -512,6 +528,14 @@ mod too_large_datagram_tests {
         let (tracer, guard) = crate::Tracer::builder("small-datagrams")
             .init_with_transport(Box::new(transport))
             .unwrap();
+        (tracer, guard, taken, refused)
+    }
+
+    #[test]
+    fn datagrams_refused_as_too_large_are_sent_again_smaller_and_nothing_is_lost() {
+        // macOS's default: at most 9,216 bytes per UDP datagram.
+        let limit = 9216;
+        let (tracer, guard, taken, refused) = tracer_over(limit);
         // One trace of 400 spans of ~150 bytes: 60 KB, one 65,000-byte
         // batch at first.
         let mut root = tracer.start("root");
@@ -557,5 +581,51 @@ mod too_large_datagram_tests {
         assert_eq!(names.len(), 500);
         assert_eq!(names.iter().filter(|n| *n == "child").count(), 399);
         assert_eq!(names.iter().filter(|n| *n == "later").count(), 100);
+    }
+
+    #[test]
+    fn a_span_encoded_for_the_old_limit_that_no_longer_fits_is_dropped_and_counted() {
+        let limit = 9216;
+        let (tracer, guard, taken, _) = tracer_over(limit);
+        // Trace A stays open while its 15 KB child waits in its segment,
+        // encoded for the 65,000-byte limit.
+        let mut root_a = tracer.start("root-a");
+        let mut big = tracer.span("big").child_of(root_a.context()).start();
+        for i in 0..15 {
+            big.set_tag(format!("blob{i}"), "z".repeat(1000));
+        }
+        big.finish();
+        // Trace B's batch is refused, and the limit lowered.
+        let mut root_b = tracer.start("root-b");
+        for _ in 0..399 {
+            tracer
+                .span("child-b")
+                .child_of(root_b.context())
+                .start()
+                .set_tag("payload", "x".repeat(100));
+        }
+        root_b.finish();
+        tracer.flush().unwrap();
+        root_a.finish();
+        guard.close().unwrap();
+
+        let m = tracer.metrics();
+        assert_eq!(
+            (
+                m.spans_reported,
+                m.spans_dropped_too_large,
+                m.spans_failed_to_send
+            ),
+            (401, 1, 0),
+            "{m:?}"
+        );
+        let taken = taken.lock().unwrap();
+        assert!(taken.iter().all(|d| d.len() <= limit));
+        let names: Vec<String> = taken
+            .iter()
+            .flat_map(|d| decode_agent_datagram(d, true).unwrap().spans)
+            .map(|s| s.operation_name)
+            .collect();
+        assert!(names.contains(&"root-a".to_owned()) && !names.contains(&"big".to_owned()));
     }
 }
