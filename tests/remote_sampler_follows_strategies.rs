@@ -2,7 +2,7 @@
 //! strategies, changes them, fails and returns garbage: a new strategy
 //! applies within one refresh interval, the last good one survives failures
 //! and garbage, and per-operation rates apply per operation with the lower
-//! bound.
+//! bound; an answer too large for a strategy is refused.
 
 mod support;
 #[path = "../src/thrift/mod.rs"]
@@ -186,4 +186,29 @@ fn invalid_sampler_environment_is_an_error() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn an_answer_too_large_for_a_strategy_is_refused_unread() {
+    // Valid JSON (a strategy padded with 5 MB of spaces), from an endpoint
+    // that is not what it should be: refused, not read into memory whole.
+    let mut body = vec![b' '; 5 << 20];
+    body.extend_from_slice(
+        br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1.0}}"#,
+    );
+    let server = HttpServer::start(move |_| Reply::Status(200, body.clone()));
+    let sampler = RemoteSampler::builder("svc-big")
+        .with_endpoint(server.url("/sampling"))
+        .with_refresh_interval(INTERVAL)
+        .with_initial_rate(0.0)
+        .start()
+        .unwrap();
+    wait_until(INTERVAL * 4, || sampler.stats().updates_err >= 1).expect("answer refused");
+    let stats = sampler.stats();
+    assert_eq!((stats.updates_ok, stats.queries_err), (0, 0), "{stats:?}");
+    assert_eq!(
+        sampled_fraction(&sampler, "op"),
+        0.0,
+        "the initial rate stays"
+    );
 }

@@ -23,6 +23,11 @@ pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 /// Default sampling rate until the first strategy arrives.
 pub const DEFAULT_INITIAL_RATE: f64 = 0.001;
 
+/// Largest strategy document read: 2,000 operations take about 200 KB.
+/// A larger answer (an endpoint that is not a sampling endpoint) is
+/// refused as invalid rather than read into memory whole.
+const MAX_STRATEGY_BYTES: usize = 4 << 20;
+
 /// First retry delay after a failed poll; doubles up to the refresh interval.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -316,7 +321,7 @@ impl Poller {
             .send()
             .await;
         let body = match response {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => r.bytes().await,
+            Ok(r) if r.status() == reqwest::StatusCode::OK => read_capped(r).await,
             Ok(r) => {
                 c.queries_err.fetch_add(1, Relaxed);
                 log::debug!("jaeger: sampling endpoint answered {}", r.status());
@@ -325,7 +330,16 @@ impl Poller {
             Err(e) => Err(e),
         };
         let body = match body {
-            Ok(b) => b,
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                c.queries_ok.fetch_add(1, Relaxed);
+                c.updates_err.fetch_add(1, Relaxed);
+                log::warn!(
+                    "jaeger: ignoring an answer of more than {MAX_STRATEGY_BYTES} bytes from {}",
+                    self.url
+                );
+                return false;
+            }
             Err(e) => {
                 c.queries_err.fetch_add(1, Relaxed);
                 log::debug!("jaeger: sampling endpoint unreachable: {e}");
@@ -370,6 +384,23 @@ impl Poller {
             }
         }
     }
+}
+
+/// The body of `r`, or `None` once it passes [`MAX_STRATEGY_BYTES`].
+async fn read_capped(mut r: reqwest::Response) -> reqwest::Result<Option<Vec<u8>>> {
+    if r.content_length()
+        .is_some_and(|n| n > MAX_STRATEGY_BYTES as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await? {
+        if body.len() + chunk.len() > MAX_STRATEGY_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 #[cfg(test)]
