@@ -1,6 +1,9 @@
 # The demo services of docker-compose.yml (frontend, api, worker): one image,
 # the role is the command's argument.
-FROM rust:1.88-slim-bookworm AS build
+# Building an example builds the dev-dependencies too, the benches' peer
+# crates among them: fastrace needs Rust 1.91 (checked by
+# tests/compose_file_matches_code.rs).
+FROM rust:1.91-slim-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --example demo

@@ -2,7 +2,8 @@
 //! publishes the UI and the ports the crate sends to by default; demo
 //! services built from this repository (the Dockerfile builds the demo
 //! example) and configured through JAEGER_* variables that the crate
-//! accepts, pointing at the compose services.
+//! accepts, pointing at the compose services; the Dockerfile's Rust image
+//! builds every package the demo example needs.
 
 use std::collections::BTreeMap;
 
@@ -156,4 +157,53 @@ fn demo_services_are_built_here_and_configured_by_jaeger_variables() {
     }
     roles.sort_unstable();
     assert_eq!(roles, ["api", "frontend", "worker"]);
+}
+
+/// `major.minor` of a version string (`1.91.0` → (1, 91)).
+fn major_minor(v: &str) -> (u32, u32) {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+#[test]
+fn the_dockerfile_rust_image_builds_every_package_the_demo_needs() {
+    // Building an example builds every dev-dependency too (the peers of
+    // the benches among them), so the image's Rust must be at least the
+    // newest `rust-version` in the lock file.
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let image = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM rust:"))
+        .expect("a rust build image");
+    let image_version = major_minor(image.split('-').next().unwrap());
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (needed, by) = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                major_minor(p["rust_version"].as_str()?),
+                p["name"].as_str()?,
+            ))
+        })
+        .max()
+        .unwrap();
+    assert!(
+        image_version >= needed,
+        "the Dockerfile builds with rust:{image} but {by} needs {}.{}",
+        needed.0,
+        needed.1
+    );
 }
