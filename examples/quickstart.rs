@@ -1,4 +1,5 @@
-//! Quickstart: one request with nested spans, tags, a log and baggage.
+//! Quickstart: one request with nested spans, tags, a log, baggage and a
+//! failed step.
 //!
 //! ```sh
 //! cargo run --example quickstart                      # agent on localhost:6831
@@ -11,7 +12,7 @@
 
 use std::time::Duration;
 
-use jaeger_tracer::{Error, Tracer};
+use jaeger_tracer::{ext, Error, Tracer};
 
 fn main() -> Result<(), Error> {
     // The builder's service name is the default; JAEGER_SERVICE_NAME wins.
@@ -21,8 +22,8 @@ fn main() -> Result<(), Error> {
     {
         let mut request = tracer
             .span("GET /orders/{id}")
-            .with_tag("span.kind", "server")
-            .with_tag("http.method", "GET")
+            .with_tag(ext::SPAN_KIND, ext::SPAN_KIND_SERVER)
+            .with_tag(ext::HTTP_METHOD, "GET")
             .start()
             .activate();
         request.set_baggage_item("customer", "acme corp");
@@ -36,7 +37,7 @@ fn main() -> Result<(), Error> {
         }
         {
             let mut query = tracer.start("SELECT orders").activate();
-            query.set_tag("db.type", "sql").set_tag("db.rows", 3);
+            query.set_tag(ext::DB_TYPE, "sql").set_tag("db.rows", 3);
             query.log(|f| {
                 f.event("cache.miss").field("key", "orders:42");
             });
@@ -45,7 +46,15 @@ fn main() -> Result<(), Error> {
             query.set_tag("customer", customer);
             std::thread::sleep(Duration::from_millis(5));
         }
-        request.set_tag("http.status_code", 200);
+        {
+            // A failed step: `error=true` and the error's log, by the
+            // OpenTracing conventions.
+            let mut render = tracer.start("render invoice");
+            if let Err(e) = std::fs::read("/nonexistent/invoice-template.html") {
+                render.set_error(&e);
+            }
+        }
+        request.set_tag(ext::HTTP_STATUS_CODE, 200);
     }
 
     guard.close()?;
