@@ -68,7 +68,7 @@ async fn round_trip(builder: TracerBuilder, service: &str) {
         .with_trace_id_128bit(true)
         .init()
         .unwrap();
-    let (trace_id, root_id, child_id, job_id) = {
+    let (trace_id, root_id, child_id, job_id, linked_id) = {
         let mut root = tracer
             .span("e2e-root")
             .with_tag("span.kind", "server")
@@ -85,20 +85,29 @@ async fn round_trip(builder: TracerBuilder, service: &str) {
         std::thread::sleep(Duration::from_millis(20));
         child.finish();
         let job = tracer.span("e2e-job").follows_from(root.context()).start();
+        // Two references, and an error by the conventions.
+        let mut linked = tracer
+            .span("e2e-linked")
+            .child_of(child.context())
+            .follows_from(job.context())
+            .start();
+        linked.set_error(&std::io::Error::other("disk full"));
         let ids = (
             root.context().trace_id().to_string(),
             root.context().span_id().to_string(),
             child.context().span_id().to_string(),
             job.context().span_id().to_string(),
+            linked.context().span_id().to_string(),
         );
+        drop(linked);
         drop(job);
         ids
     };
     drop(guard);
-    assert_eq!(tracer.metrics().spans_reported, 3, "{:?}", tracer.metrics());
+    assert_eq!(tracer.metrics().spans_reported, 4, "{:?}", tracer.metrics());
     assert_eq!(trace_id.len(), 32, "128-bit id");
 
-    let trace = fetch_trace(&trace_id, 3).await;
+    let trace = fetch_trace(&trace_id, 4).await;
     assert_eq!(trace["traceID"], trace_id);
     let root = span(&trace, "e2e-root");
     assert_eq!(root["spanID"], root_id);
@@ -135,6 +144,32 @@ async fn round_trip(builder: TracerBuilder, service: &str) {
         (refs[0]["refType"].as_str(), refs[0]["spanID"].as_str()),
         (Some("FOLLOWS_FROM"), Some(root_id.as_str()))
     );
+
+    let linked = span(&trace, "e2e-linked");
+    assert_eq!(linked["spanID"], linked_id);
+    let refs: Vec<(&str, &str)> = linked["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["refType"].as_str().unwrap(),
+                r["spanID"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("CHILD_OF", child_id.as_str()),
+            ("FOLLOWS_FROM", job_id.as_str())
+        ]
+    );
+    assert_eq!(tag(&linked["tags"], "error")["value"], true);
+    let fields = &linked["logs"][0]["fields"];
+    assert_eq!(tag(fields, "event")["value"], "error");
+    assert_eq!(tag(fields, "error.kind")["value"], "std::io::error::Error");
+    assert_eq!(tag(fields, "message")["value"], "disk full");
 
     let process = &trace["processes"][root["processID"].as_str().unwrap()];
     assert_eq!(process["serviceName"], service);
