@@ -7,8 +7,18 @@ use crate::span_context::{Flags, SpanContext};
 
 /// `00-{32 hex trace id}-{16 hex parent id}-{2 hex flags}`.
 pub const TRACEPARENT: &str = "traceparent";
-/// Vendor state, carried through unchanged.
+/// Vendor state, carried through unchanged (within the spec's limits: see
+/// `carried_trace_state`).
 pub const TRACESTATE: &str = "tracestate";
+
+/// Most list members a `tracestate` may have (W3C Trace Context,
+/// "tracestate Limits").
+const MAX_TRACE_STATE_MEMBERS: usize = 32;
+/// The combined length the spec asks every vendor to pass on; beyond it,
+/// members are dropped as the spec orders.
+const MAX_TRACE_STATE_LEN: usize = 512;
+/// Members longer than this go first when the whole is too long.
+const LONG_TRACE_STATE_MEMBER: usize = 128;
 /// W3C baggage: `k1=v1,k2=v2` with percent-encoded values.
 pub const BAGGAGE: &str = "baggage";
 
@@ -108,8 +118,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
     let mut ctx = match parent {
         Some(p) => {
             let mut ctx = parse_traceparent(&p)?;
-            let state = state.join(",");
-            if !state.is_empty() {
+            if let Some(state) = carried_trace_state(&state.join(",")) {
                 ctx.set_trace_state(Some(Box::from(state)));
             }
             ctx
@@ -121,6 +130,45 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
         ctx.baggage_mut().set(k, v);
     }
     Ok(Some(ctx))
+}
+
+/// The `tracestate` to pass on, by the spec's rules: none when a member
+/// is malformed (not `key=value` of printable ASCII, a value without `,`
+/// or `=`: passing it on could break the header downstream) or when there
+/// are more than 32 members; when the whole is longer than 512 characters,
+/// members longer than 128 go first, then members from the end.
+fn carried_trace_state(state: &str) -> Option<String> {
+    let members: Vec<&str> = state
+        .split(',')
+        .map(|m| m.trim_matches([' ', '\t']))
+        .filter(|m| !m.is_empty())
+        .collect();
+    let well_formed = |m: &&str| {
+        m.split_once('=').is_some_and(|(k, v)| {
+            !k.is_empty()
+                && k.bytes().all(|b| b.is_ascii_graphic())
+                && v.bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
+        })
+    };
+    if members.is_empty()
+        || members.len() > MAX_TRACE_STATE_MEMBERS
+        || !members.iter().all(well_formed)
+    {
+        if !members.is_empty() {
+            log::debug!("jaeger: a malformed or oversized tracestate is not passed on");
+        }
+        return None;
+    }
+    let len = |ms: &[&str]| ms.iter().map(|m| m.len()).sum::<usize>() + ms.len().saturating_sub(1);
+    let mut kept = members;
+    while len(&kept) > MAX_TRACE_STATE_LEN {
+        match kept.iter().rposition(|m| m.len() > LONG_TRACE_STATE_MEMBER) {
+            Some(i) => kept.remove(i),
+            None => kept.pop().unwrap_or_default(),
+        };
+    }
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 #[cfg(test)]
@@ -155,6 +203,57 @@ mod tests {
         assert_eq!(out["tracestate"], "congo=t61rcWkgMzE");
         let back = extract(&out).unwrap().unwrap();
         assert_eq!(back.baggage_item("user"), Some("alice b"));
+    }
+
+    #[test]
+    fn tracestate_is_passed_on_within_the_spec_limits() {
+        let with = |state: &str| {
+            let c = map(&[
+                (
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                ),
+                ("tracestate", state),
+            ]);
+            extract(&c)
+                .unwrap()
+                .unwrap()
+                .trace_state()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            with("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE").as_deref(),
+            Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")
+        );
+        // Malformed: not passed on at all.
+        assert_eq!(with("rojo=1,\r\nx-evil: 1"), None);
+        assert_eq!(with("novalue"), None);
+        assert_eq!(with("a=b=c"), None);
+        // More than 32 members.
+        let many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(with(&many.join(",")), None);
+        assert!(with(&many[..32].join(",")).is_some());
+        // Longer than 512: the long member goes first, then from the end.
+        let long = format!("big={}", "x".repeat(200));
+        let fill: Vec<String> = (0..30)
+            .map(|i| format!("k{i:02}={}", "v".repeat(10)))
+            .collect();
+        let state = format!("first=1,{long},{}", fill.join(","));
+        let kept = with(&state).unwrap();
+        assert!(kept.len() <= 512, "{}", kept.len());
+        assert!(!kept.contains("big="));
+        assert!(kept.starts_with("first=1,k00="));
+        let only_short = format!("first=1,{}", fill.join(","));
+        assert_eq!(
+            with(&only_short).unwrap(),
+            only_short,
+            "within the limit: unchanged"
+        );
+        let longer: Vec<String> = (0..30)
+            .map(|i| format!("k{i:02}={}", "v".repeat(20)))
+            .collect();
+        let kept = with(&longer.join(",")).unwrap();
+        assert!(kept.len() <= 512 && kept.starts_with("k00=") && !kept.contains("k29="));
     }
 
     #[test]
