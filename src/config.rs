@@ -134,6 +134,7 @@ pub struct TracerBuilder {
     log_spans: bool,
     max_tag_value_len: usize,
     max_baggage_value_len: usize,
+    max_logs_per_span: usize,
     extracted_baggage: BaggageLimits,
     baggage_allow_list: Option<Vec<String>>,
     close_timeout: Duration,
@@ -188,6 +189,7 @@ impl TracerBuilder {
             log_spans: false,
             max_tag_value_len: DEFAULT_MAX_TAG_VALUE_LEN,
             max_baggage_value_len: DEFAULT_MAX_BAGGAGE_VALUE_LEN,
+            max_logs_per_span: 0,
             extracted_baggage: BaggageLimits {
                 max_items: DEFAULT_MAX_EXTRACTED_BAGGAGE_ITEMS,
                 max_bytes: DEFAULT_MAX_EXTRACTED_BAGGAGE_BYTES,
@@ -472,6 +474,16 @@ impl TracerBuilder {
         self
     }
 
+    /// Caps the logs a span keeps (default 0: no cap). Beyond `logs`, a
+    /// span keeps its oldest half and its newest half, and in between one
+    /// log saying how many went (`event=dropped Span logs`,
+    /// `dropped_log_count`), so that a long span logging in a loop holds
+    /// bounded memory.
+    pub fn with_max_logs_per_span(mut self, logs: usize) -> Self {
+        self.max_logs_per_span = logs;
+        self
+    }
+
     /// Caps the baggage accepted by extract: at most `items` items and
     /// `bytes` bytes of keys and values (default 64 and 8192). Text formats
     /// keep the first items that fit and count the rest as dropped; the
@@ -652,6 +664,7 @@ impl TracerBuilder {
             reporter,
             limits: Limits {
                 max_baggage_value_len: self.max_baggage_value_len,
+                max_logs_per_span: self.max_logs_per_span,
                 extracted_baggage: self.extracted_baggage,
                 baggage_allow_list: self.baggage_allow_list,
             },

@@ -249,6 +249,62 @@ fn priority(value: &TagValue) -> Option<i64> {
     value.as_i64().filter(|p| *p >= 0)
 }
 
+/// Event of the log that stands for the logs a span dropped over its cap.
+const DROPPED_LOGS_EVENT: &str = "dropped Span logs";
+/// Its field counting them.
+const DROPPED_LOG_COUNT: &str = "dropped_log_count";
+
+/// Adds `record` to `logs`, which hold `max` logs already (the cap of
+/// [`TracerBuilder::with_max_logs_per_span`](crate::TracerBuilder::with_max_logs_per_span)):
+/// the oldest `max / 2` stay; a log at index `max / 2` counts the dropped
+/// ones; the newest `max - max / 2` are kept after it in a ring, its oldest
+/// one overwritten each time, put back in order by
+/// [`order_logs_over_cap`] when the span finishes.
+#[cold]
+fn log_over_cap(logs: &mut Thin<LogRecord>, max: usize, record: LogRecord) {
+    let head = max / 2;
+    let ring = max - head;
+    let all = logs.as_mut_slice();
+    if all.len() == max {
+        // The first log over the cap: the oldest of the newer half goes,
+        // and the count takes its place (at its time).
+        let marker = LogRecord {
+            timestamp_us: all[head].timestamp_us,
+            fields: vec![
+                Tag::new("event", DROPPED_LOGS_EVENT),
+                Tag::new(DROPPED_LOG_COUNT, 1i64),
+            ],
+        };
+        all[head] = marker;
+        logs.push(record);
+        return;
+    }
+    let dropped = match all[head].fields.get_mut(1).map(|t| &mut t.value) {
+        Some(TagValue::I64(n)) => {
+            *n += 1;
+            (*n - 1) as usize
+        }
+        _ => return,
+    };
+    // `dropped - 1` logs were overwritten in the ring before this one.
+    all[head + 1 + (dropped - 1) % ring] = record;
+}
+
+/// Puts the ring of a span's newest logs (see [`log_over_cap`]) back in
+/// order before the span is reported.
+fn order_logs_over_cap(logs: &mut Thin<LogRecord>, max: usize) {
+    let head = max / 2;
+    let ring = max - head;
+    let all = logs.as_mut_slice();
+    if all.len() != max + 1 {
+        return;
+    }
+    if let Some(TagValue::I64(n)) = all[head].fields.get(1).map(|t| &t.value) {
+        let overwritten = (*n as usize - 1) % ring;
+        all[head + 1..].rotate_left(overwritten);
+    }
+}
+
 impl Live {
     fn set_operation_name(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
         match &mut self.state {
@@ -389,13 +445,23 @@ impl Live {
     }
 
     fn log_at_micros(&mut self, timestamp_us: u64, fields: impl FnOnce(&mut LogFields<'_>)) {
-        if let State::Recording { data, .. } = &mut self.state {
+        if let State::Recording { data, tracer } = &mut self.state {
             let mut record = LogRecord {
                 timestamp_us,
                 fields: Vec::new(),
             };
             fields(&mut LogFields::new(&mut record.fields));
-            data.logs.push(record);
+            // (The first log never meets the cap: no lookup for it.)
+            let max = if data.logs.is_empty() {
+                0
+            } else {
+                tracer.max_logs_per_span()
+            };
+            if max != 0 && data.logs.len() >= max {
+                log_over_cap(&mut data.logs, max, record);
+            } else {
+                data.logs.push(record);
+            }
         }
     }
 
@@ -463,6 +529,9 @@ impl Live {
             // Converted off this thread (see `clock::stamp`).
             data.end = end.unwrap_or_else(clock::stamp);
             tracer.with_slot(|t, slot| {
+                if t.limits.max_logs_per_span != 0 && !data.logs.is_empty() {
+                    order_logs_over_cap(&mut data.logs, t.limits.max_logs_per_span);
+                }
                 if !t.observers.is_empty() {
                     t.notify_finish(&data);
                 }
@@ -1393,5 +1462,50 @@ mod size_tests {
             usual + (INLINE - 2) * std::mem::size_of::<Tag>(),
             "the inline slots beyond the usual two are last"
         );
+    }
+}
+
+#[cfg(test)]
+mod log_cap_tests {
+    use super::{log_over_cap, order_logs_over_cap, Thin};
+    use crate::tag::{LogRecord, Tag, TagValue};
+
+    fn log(i: i64) -> LogRecord {
+        LogRecord {
+            timestamp_us: i as u64,
+            fields: vec![Tag::new("i", i)],
+        }
+    }
+
+    /// Logs `n` records under a cap of `max` and reads them back as their
+    /// `i`, the count of dropped ones as `-count`.
+    fn capped(max: usize, n: i64) -> Vec<i64> {
+        let mut logs = Thin::<LogRecord>::new();
+        for i in 0..n {
+            if logs.capacity() > 0 && logs.as_mut_slice().len() >= max {
+                log_over_cap(&mut logs, max, log(i));
+            } else {
+                logs.push(log(i));
+            }
+        }
+        order_logs_over_cap(&mut logs, max);
+        logs.as_mut_slice()
+            .iter()
+            .map(|l| match (&l.fields[0].value, l.fields.get(1)) {
+                (TagValue::I64(i), None) => *i,
+                (_, Some(Tag { value: TagValue::I64(n), .. })) => -n,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_smallest_caps_keep_the_newest_log_and_the_count() {
+        assert_eq!(capped(1, 1), [0]);
+        assert_eq!(capped(1, 2), [-1, 1]);
+        assert_eq!(capped(1, 7), [-6, 6]);
+        assert_eq!(capped(2, 5), [0, -3, 4]);
+        assert_eq!(capped(3, 4), [0, -1, 2, 3]);
+        assert_eq!(capped(3, 9), [0, -6, 7, 8]);
     }
 }

@@ -22,6 +22,8 @@ use crate::span_context::SpanContext;
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub(crate) max_baggage_value_len: usize,
+    /// 0: no cap.
+    pub(crate) max_logs_per_span: usize,
     pub(crate) extracted_baggage: BaggageLimits,
     /// When set, only these baggage keys may be set.
     pub(crate) baggage_allow_list: Option<Vec<String>>,
@@ -143,6 +145,11 @@ impl TracerId {
         });
         // (Its slot is found without the cache this once.)
         Some(f(&inner, &SlotCache::default()))
+    }
+
+    /// The cap of logs a span keeps (0: none).
+    pub(crate) fn max_logs_per_span(self) -> usize {
+        self.with(|t| t.limits.max_logs_per_span).unwrap_or(0)
     }
 
     /// Counts the end of an unsampled span of this tracer; true when the

@@ -500,3 +500,56 @@ fn set_error_tags_and_logs_by_the_conventions() {
     assert_eq!(field(boxed, ext::STACK), None);
     assert!(field(boxed, ext::MESSAGE).is_some());
 }
+
+#[test]
+fn logs_over_the_cap_keep_the_oldest_and_newest_halves_and_count_the_rest() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("log-cap")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .with_max_logs_per_span(10)
+        .init()
+        .unwrap();
+    let logged = |name: &'static str, n: i64| {
+        let mut span = tracer.start(name);
+        for i in 0..n {
+            span.log(|f| {
+                f.field("i", i);
+            });
+        }
+    };
+    logged("over", 25);
+    logged("at-the-cap", 10);
+    logged("far-over", 10_003);
+    drop(guard);
+
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    // Each log as its `i`, or the count of the dropped ones as `-n`.
+    let logs = |name: &str| -> Vec<i64> {
+        let span = all.iter().find(|s| s.operation_name == name).unwrap();
+        span.logs
+            .iter()
+            .flatten()
+            .map(|l| {
+                let field = |k: &str| l.fields.iter().find(|t| t.key == k);
+                match (field("i"), field("dropped_log_count")) {
+                    (Some(i), _) => i.v_long.unwrap(),
+                    (None, Some(n)) => {
+                        assert_eq!(
+                            field("event").unwrap().v_str.as_deref(),
+                            Some("dropped Span logs")
+                        );
+                        -n.v_long.unwrap()
+                    }
+                    _ => panic!("unexpected log {l:?}"),
+                }
+            })
+            .collect()
+    };
+    assert_eq!(logs("over"), [0, 1, 2, 3, 4, -15, 20, 21, 22, 23, 24]);
+    assert_eq!(logs("at-the-cap"), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        logs("far-over"),
+        [0, 1, 2, 3, 4, -9_993, 9_998, 9_999, 10_000, 10_001, 10_002]
+    );
+}
