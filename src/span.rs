@@ -1493,7 +1493,13 @@ mod log_cap_tests {
             .iter()
             .map(|l| match (&l.fields[0].value, l.fields.get(1)) {
                 (TagValue::I64(i), None) => *i,
-                (_, Some(Tag { value: TagValue::I64(n), .. })) => -n,
+                (
+                    _,
+                    Some(Tag {
+                        value: TagValue::I64(n),
+                        ..
+                    }),
+                ) => -n,
                 other => panic!("{other:?}"),
             })
             .collect()

@@ -348,3 +348,48 @@ fn extracted_baggage_keys_no_header_can_carry_are_dropped_and_counted() {
         Some("k=v%20w,k2=v2")
     );
 }
+
+#[test]
+fn injecting_into_a_map_holding_the_keys_in_another_case_replaces_them() {
+    use std::collections::BTreeMap;
+    let (t, _g) = Tracer::builder("reused-map")
+        .with_agent_host("127.0.0.1")
+        .with_propagation([Propagation::Jaeger, Propagation::B3])
+        .init()
+        .unwrap();
+    // Headers copied into a map as they came (a proxy's, a queue's), then
+    // a child's context injected into the same map.
+    let incoming = [
+        ("Uber-Trace-Id", "abc:def:0:1"),
+        ("UBERCTX-USER", "old"),
+        ("X-B3-TraceId", "0000000000000abc"),
+        ("X-B3-SpanId", "0000000000000def"),
+        ("X-B3-Sampled", "1"),
+    ];
+    let mut hash: HashMap<String, String> = incoming
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut tree: BTreeMap<String, String> = hash.clone().into_iter().collect();
+    let parent = t.extract(&hash).unwrap().unwrap();
+    let mut child = t.span("forward").child_of(&parent).start();
+    child.set_baggage_item("user", "new");
+    t.inject(child.context(), &mut hash);
+    t.inject(child.context(), &mut tree);
+    for keys in [
+        hash.keys().cloned().collect::<Vec<_>>(),
+        tree.keys().cloned().collect(),
+    ] {
+        let lower: Vec<String> = keys.iter().map(|k| k.to_ascii_lowercase()).collect();
+        let mut unique = lower.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), lower.len(), "a key in two cases: {keys:?}");
+    }
+    // Whatever the map's order, the child's context comes back.
+    for back in [t.extract(&hash), t.extract(&tree)] {
+        let back = back.unwrap().unwrap();
+        assert_eq!(back.span_id(), child.context().span_id());
+        assert_eq!(back.baggage_item("user"), Some("new"));
+    }
+}

@@ -52,14 +52,52 @@ pub trait Extractor {
     }
 }
 
+/// Keys are matched without regard to ASCII case on extract, so a key of
+/// another case (`Uber-Trace-Id`, from headers copied into the map) is
+/// replaced, not left beside the new one: with both, an extract would take
+/// either.
 impl<S: BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, key: &str, value: String) {
+        if !self.is_empty() && has_other_case(self.keys(), key) {
+            for k in other_cases(self.keys(), key) {
+                self.remove(&k);
+            }
+        }
         self.insert(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
+        if !self.is_empty() && has_other_case(self.keys(), &key) {
+            for k in other_cases(self.keys(), &key) {
+                self.remove(&k);
+            }
+        }
         self.insert(key, value);
     }
+}
+
+/// The keys of `keys` that equal `key` but for ASCII case.
+#[cold]
+fn other_cases<'a>(keys: impl Iterator<Item = &'a String>, key: &str) -> Vec<String> {
+    keys.filter(|k| is_other_case(k, key)).cloned().collect()
+}
+
+/// Whether `keys` hold one that [`is_other_case`] of `key`.
+#[inline]
+fn has_other_case<'a>(keys: impl Iterator<Item = &'a String>, key: &str) -> bool {
+    for k in keys {
+        if is_other_case(k, key) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `k` is `key` in another ASCII case (lengths compared first: the
+/// usual answer, for a map's other keys, costs one comparison).
+#[inline(always)]
+fn is_other_case(k: &str, key: &str) -> bool {
+    k.len() == key.len() && k != key && k.eq_ignore_ascii_case(key)
 }
 
 impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
@@ -70,12 +108,23 @@ impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
     }
 }
 
+/// As for `HashMap`, a key of another case is replaced.
 impl Injector for BTreeMap<String, String> {
     fn set(&mut self, key: &str, value: String) {
+        if !self.is_empty() && has_other_case(self.keys(), key) {
+            for k in other_cases(self.keys(), key) {
+                self.remove(&k);
+            }
+        }
         self.insert(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
+        if !self.is_empty() && has_other_case(self.keys(), &key) {
+            for k in other_cases(self.keys(), &key) {
+                self.remove(&k);
+            }
+        }
         self.insert(key, value);
     }
 }
