@@ -58,39 +58,62 @@ pub trait Extractor {
 /// either.
 impl<S: BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, key: &str, value: String) {
-        if !self.is_empty() && has_other_case(self.keys(), key) {
-            for k in other_cases(self.keys(), key) {
-                self.remove(&k);
-            }
-        }
+        replace_other_cases(self, key);
         self.insert(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
-        if !self.is_empty() && has_other_case(self.keys(), &key) {
-            for k in other_cases(self.keys(), &key) {
-                self.remove(&k);
-            }
-        }
+        replace_other_cases(self, &key);
         self.insert(key, value);
     }
 }
 
-/// The keys of `keys` that equal `key` but for ASCII case.
-#[cold]
-fn other_cases<'a>(keys: impl Iterator<Item = &'a String>, key: &str) -> Vec<String> {
-    keys.filter(|k| is_other_case(k, key)).cloned().collect()
+/// The map carriers, as [`replace_other_cases`] needs them.
+trait StringMap {
+    fn is_empty_map(&self) -> bool;
+    fn string_keys(&self) -> impl Iterator<Item = &String>;
+    fn remove_key(&mut self, key: &str);
 }
 
-/// Whether `keys` hold one that [`is_other_case`] of `key`.
-#[inline]
-fn has_other_case<'a>(keys: impl Iterator<Item = &'a String>, key: &str) -> bool {
-    for k in keys {
-        if is_other_case(k, key) {
-            return true;
-        }
+impl<S: BuildHasher> StringMap for HashMap<String, String, S> {
+    fn is_empty_map(&self) -> bool {
+        self.is_empty()
     }
-    false
+    fn string_keys(&self) -> impl Iterator<Item = &String> {
+        self.keys()
+    }
+    fn remove_key(&mut self, key: &str) {
+        self.remove(key);
+    }
+}
+
+impl StringMap for BTreeMap<String, String> {
+    fn is_empty_map(&self) -> bool {
+        self.is_empty()
+    }
+    fn string_keys(&self) -> impl Iterator<Item = &String> {
+        self.keys()
+    }
+    fn remove_key(&mut self, key: &str) {
+        self.remove(key);
+    }
+}
+
+/// Removes the keys of `map` that equal `key` but for ASCII case (a
+/// fresh map, the usual carrier, has none to look at).
+#[inline]
+fn replace_other_cases(map: &mut impl StringMap, key: &str) {
+    if map.is_empty_map() || !map.string_keys().any(|k| is_other_case(k, key)) {
+        return;
+    }
+    let others: Vec<String> = map
+        .string_keys()
+        .filter(|k| is_other_case(k, key))
+        .cloned()
+        .collect();
+    for k in others {
+        map.remove_key(&k);
+    }
 }
 
 /// `k` is `key` in another ASCII case (lengths compared first: the
@@ -111,20 +134,12 @@ impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
 /// As for `HashMap`, a key of another case is replaced.
 impl Injector for BTreeMap<String, String> {
     fn set(&mut self, key: &str, value: String) {
-        if !self.is_empty() && has_other_case(self.keys(), key) {
-            for k in other_cases(self.keys(), key) {
-                self.remove(&k);
-            }
-        }
+        replace_other_cases(self, key);
         self.insert(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
-        if !self.is_empty() && has_other_case(self.keys(), &key) {
-            for k in other_cases(self.keys(), &key) {
-                self.remove(&k);
-            }
-        }
+        replace_other_cases(self, &key);
         self.insert(key, value);
     }
 }
