@@ -1,11 +1,12 @@
 //! The HTTP collector transport against a real HTTP(S) server on 127.0.0.1
 //! whose bodies are decoded with the crate's generated code: batches arrive
 //! intact with the right content type and credentials; 503 then 202 delivers
-//! once; a 413 is answered by smaller batches that deliver everything; a
-//! hanging server, a refused connection and a 400 are counted and
-//! never reach the application; a slow server under 100,000 spans keeps
-//! memory bounded; https works with an explicitly trusted self-signed
-//! certificate and fails clearly without it.
+//! once, after the wait a `Retry-After` asks for; a 413 is answered by
+//! smaller batches that deliver everything; a hanging server, a refused
+//! connection and a 400 are counted and never reach the application; a
+//! slow server under 100,000 spans keeps memory bounded; https works with
+//! an explicitly trusted self-signed certificate and fails clearly
+//! without it.
 
 mod support;
 
@@ -197,6 +198,36 @@ fn a_413_sends_the_spans_again_in_smaller_batches_and_delivers_all() {
         (2200, 0, 0),
         "{m:?}"
     );
+}
+
+#[test]
+fn a_retry_after_is_waited_for_before_the_retry() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let server = HttpServer::start(move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::WithHeaders(503, vec![("Retry-After", "2".to_owned())])
+        } else {
+            Reply::Status(202, Vec::new())
+        }
+    });
+    let (tracer, guard) = Tracer::builder("retry-after")
+        .with_collector(Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    make_spans(&tracer, 10);
+    let t = Instant::now();
+    tracer.flush().unwrap();
+    let waited = t.elapsed();
+    drop(guard);
+    // The backoff alone would have retried within ~150 ms.
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    let m = tracer.metrics();
+    assert_eq!((m.spans_reported, m.spans_failed_to_send), (20, 0), "{m:?}");
 }
 
 #[test]

@@ -53,6 +53,7 @@ fn follows_changes_and_survives_failures_and_garbage() {
         Reply::Status(c, b) => Reply::Status(*c, b.clone()),
         Reply::Hang => Reply::Hang,
         Reply::Close => Reply::Close,
+        Reply::WithHeaders(c, h) => Reply::WithHeaders(*c, h.clone()),
     });
     let sampler = RemoteSampler::builder("svc-a")
         .with_endpoint(server.url("/sampling"))

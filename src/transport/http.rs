@@ -25,6 +25,9 @@ pub const DEFAULT_RETRIES: u32 = 3;
 
 /// First retry delay; doubles per retry, with ±50 % jitter, capped at 5 s.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait a collector's `Retry-After` gets (the reporter thread
+/// waits with it; spans finished meanwhile queue up).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Where and how to send batches over HTTP: the collector's URL (for
 /// example `http://localhost:14268/api/traces`), credentials, extra headers,
@@ -144,7 +147,10 @@ impl Collector {
     }
 
     /// Retries after a failed attempt (5xx, 429, connection error, timeout;
-    /// default 3). Other 4xx answers are not retried.
+    /// default 3), after a backoff from 100 ms, doubling, with jitter, or
+    /// after the wait a 429 or 503 asks for in `Retry-After` (in seconds, at
+    /// most 30). A 413 sends the spans again in smaller batches; other 4xx
+    /// answers are not retried.
     pub fn with_retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -289,7 +295,9 @@ impl fmt::Debug for HttpTransport {
 
 /// Why one attempt failed, and whether another may succeed.
 enum Attempt {
-    Retry(String),
+    /// Worth another try: after the backoff, or after the collector's
+    /// `Retry-After` when it gave one.
+    Retry(String, Option<Duration>),
     Fatal(String),
     /// 413: the reporter sends the spans again in smaller batches.
     TooLarge(String),
@@ -330,7 +338,7 @@ impl HttpTransport {
                 let status = r.status();
                 let why = format!("the collector answered {status}");
                 if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    Err(Attempt::Retry(why))
+                    Err(Attempt::Retry(why, retry_after(&r)))
                 } else if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
                     Err(Attempt::TooLarge(format!(
                         "{why} for a {}-byte batch",
@@ -340,9 +348,24 @@ impl HttpTransport {
                     Err(Attempt::Fatal(why))
                 }
             }
-            Err(e) => Err(Attempt::Retry(e.without_url().to_string())),
+            Err(e) => Err(Attempt::Retry(e.without_url().to_string(), None)),
         }
     }
+}
+
+/// The wait a 429 or 503 asks for in `Retry-After`, in seconds (the
+/// HTTP-date form is not read: the backoff applies), at most
+/// [`MAX_RETRY_AFTER`].
+fn retry_after(r: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = r
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 impl Transport for HttpTransport {
@@ -375,19 +398,20 @@ impl Transport for HttpTransport {
                     Err(Attempt::TooLarge(why)) => {
                         return Err(io::Error::other(super::TooLarge(why)))
                     }
-                    Err(Attempt::Retry(why)) if attempt >= retries => {
+                    Err(Attempt::Retry(why, _)) if attempt >= retries => {
                         return Err(io::Error::other(format!(
                             "{why} (after {} attempts)",
                             attempt + 1
                         )))
                     }
-                    Err(Attempt::Retry(why)) => {
+                    Err(Attempt::Retry(why, asked)) => {
                         log::debug!(
                             "jaeger: collector attempt {} failed: {why}; retrying",
                             attempt + 1
                         );
                         let jitter = 0.5 + rand::random::<f64>();
-                        tokio::time::sleep(delay.mul_f64(jitter)).await;
+                        let wait = asked.unwrap_or_else(|| delay.mul_f64(jitter));
+                        tokio::time::sleep(wait).await;
                         delay = (delay * 2).min(Duration::from_secs(5));
                         attempt += 1;
                     }

@@ -34,6 +34,9 @@ impl Request {
 #[allow(dead_code)] // not every test file uses every variant
 pub enum Reply {
     Status(u16, Vec<u8>),
+    /// A status with extra headers (`Retry-After`, …) and an empty body.
+    #[allow(dead_code)] // not every test file uses every helper
+    WithHeaders(u16, Vec<(&'static str, String)>),
     /// Never answers (until the client gives up).
     Hang,
     /// Closes the connection without an answer.
@@ -193,27 +196,28 @@ fn serve<S: Read + Write>(
     while let Some(req) = read_request(&mut reader, resets) {
         let reply = handler(&req);
         requests.lock().unwrap().push(req);
-        match reply {
-            Reply::Status(code, body) => {
-                let head = format!(
-                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n",
-                    body.len()
-                );
-                let writer = reader.get_mut();
-                if writer
-                    .write_all(head.as_bytes())
-                    .and_then(|_| writer.write_all(&body))
-                    .and_then(|_| writer.flush())
-                    .is_err()
-                {
-                    return;
-                }
-            }
+        let (code, body, extra) = match reply {
+            Reply::Status(code, body) => (code, body, Vec::new()),
+            Reply::WithHeaders(code, headers) => (code, Vec::new(), headers),
             Reply::Hang => {
                 std::thread::sleep(Duration::from_secs(60));
                 return;
             }
             Reply::Close => return,
+        };
+        let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        let head = format!(
+            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\n{extra}\r\n",
+            body.len()
+        );
+        let writer = reader.get_mut();
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(&body))
+            .and_then(|_| writer.flush())
+            .is_err()
+        {
+            return;
         }
     }
 }
