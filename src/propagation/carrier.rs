@@ -58,61 +58,15 @@ pub trait Extractor {
 /// either.
 impl<S: BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, key: &str, value: String) {
-        replace_other_cases(self, key);
-        self.insert(key.to_owned(), value);
+        self.set_owned(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
-        replace_other_cases(self, &key);
+        // (A fresh map, the usual carrier, has no keys to look at.)
+        if !self.is_empty() && self.keys().any(|k| is_other_case(k, &key)) {
+            self.retain(|k, _| !is_other_case(k, &key));
+        }
         self.insert(key, value);
-    }
-}
-
-/// The map carriers, as [`replace_other_cases`] needs them.
-trait StringMap {
-    fn is_empty_map(&self) -> bool;
-    fn string_keys(&self) -> impl Iterator<Item = &String>;
-    fn remove_key(&mut self, key: &str);
-}
-
-impl<S: BuildHasher> StringMap for HashMap<String, String, S> {
-    fn is_empty_map(&self) -> bool {
-        self.is_empty()
-    }
-    fn string_keys(&self) -> impl Iterator<Item = &String> {
-        self.keys()
-    }
-    fn remove_key(&mut self, key: &str) {
-        self.remove(key);
-    }
-}
-
-impl StringMap for BTreeMap<String, String> {
-    fn is_empty_map(&self) -> bool {
-        self.is_empty()
-    }
-    fn string_keys(&self) -> impl Iterator<Item = &String> {
-        self.keys()
-    }
-    fn remove_key(&mut self, key: &str) {
-        self.remove(key);
-    }
-}
-
-/// Removes the keys of `map` that equal `key` but for ASCII case (a
-/// fresh map, the usual carrier, has none to look at).
-#[inline]
-fn replace_other_cases(map: &mut impl StringMap, key: &str) {
-    if map.is_empty_map() || !map.string_keys().any(|k| is_other_case(k, key)) {
-        return;
-    }
-    let others: Vec<String> = map
-        .string_keys()
-        .filter(|k| is_other_case(k, key))
-        .cloned()
-        .collect();
-    for k in others {
-        map.remove_key(&k);
     }
 }
 
@@ -134,12 +88,13 @@ impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
 /// As for `HashMap`, a key of another case is replaced.
 impl Injector for BTreeMap<String, String> {
     fn set(&mut self, key: &str, value: String) {
-        replace_other_cases(self, key);
-        self.insert(key.to_owned(), value);
+        self.set_owned(key.to_owned(), value);
     }
 
     fn set_owned(&mut self, key: String, value: String) {
-        replace_other_cases(self, &key);
+        if !self.is_empty() && self.keys().any(|k| is_other_case(k, &key)) {
+            self.retain(|k, _| !is_other_case(k, &key));
+        }
         self.insert(key, value);
     }
 }
