@@ -102,6 +102,49 @@ impl PerOperationSampler {
         Ok(self)
     }
 
+    /// Goes on from `old`, the sampler this one replaces: an operation
+    /// `old` tracked keeps its lower-bound bucket (see
+    /// [`TokenBucket::carried_over`]), and one this sampler's strategy does
+    /// not name stays tracked at the default probability. A new strategy
+    /// (an adaptive collector sends one a minute) thus grants no fresh
+    /// burst of lower-bound traces.
+    pub(crate) fn carry_over_from(&mut self, old: &PerOperationSampler, now: Instant) {
+        let old_ops = old.operations.read().unwrap_or_else(|e| e.into_inner());
+        let ops = self.operations.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (name, gt) in ops.iter_mut() {
+            if let Some(before) = old_ops.get(name) {
+                *gt = Arc::new(GuaranteedThroughput {
+                    probabilistic: gt.probabilistic,
+                    lower_bound: TokenBucket::carried_over(
+                        self.lower_bound_rate,
+                        &before.lower_bound,
+                        now,
+                    ),
+                    lower_bound_rate: self.lower_bound_rate,
+                });
+            }
+        }
+        for (name, before) in old_ops.iter() {
+            if ops.len() >= self.max_operations {
+                break;
+            }
+            if !ops.contains_key(name) {
+                ops.insert(
+                    name.clone(),
+                    Arc::new(GuaranteedThroughput {
+                        probabilistic: self.default,
+                        lower_bound: TokenBucket::carried_over(
+                            self.lower_bound_rate,
+                            &before.lower_bound,
+                            now,
+                        ),
+                        lower_bound_rate: self.lower_bound_rate,
+                    }),
+                );
+            }
+        }
+    }
+
     fn sample_at(&self, trace_id: TraceId, operation: &str, now: Instant) -> SamplingDecision {
         let ops = self.operations.read().unwrap_or_else(|e| e.into_inner());
         if let Some(gt) = ops.get(operation) {
@@ -163,6 +206,42 @@ mod tests {
         assert_eq!(d.sampler_type, "lowerbound");
         let d = s.sample_at(TraceId::new(0, 1), "rare", t0 + Duration::from_millis(500));
         assert!(!d.sampled && !d.is_final);
+    }
+
+    #[test]
+    fn a_new_strategy_keeps_each_operations_lower_bound_bucket() {
+        let t0 = Instant::now();
+        let old = PerOperationSampler::new(0.0, 0.1, 3)
+            .unwrap()
+            .with_operation("named", 0.0)
+            .unwrap();
+        // Each operation's single lower-bound credit is spent, "seen" being
+        // tracked because it was called.
+        for op in ["named", "seen"] {
+            assert!(old.sample_at(TraceId::new(0, 1), op, t0).sampled, "{op}");
+            assert!(!old.sample_at(TraceId::new(0, 2), op, t0).sampled, "{op}");
+        }
+        let mut new = PerOperationSampler::new(0.0, 0.1, 3)
+            .unwrap()
+            .with_operation("named", 0.0)
+            .unwrap()
+            .with_operation("added", 0.0)
+            .unwrap();
+        new.carry_over_from(&old, t0);
+        for op in ["named", "seen"] {
+            let d = new.sample_at(TraceId::new(0, 3), op, t0);
+            assert!(!d.sampled, "{op} got a fresh lower-bound credit");
+        }
+        assert!(new.sample_at(TraceId::new(0, 3), "added", t0).sampled);
+        // Eleven seconds at 0.1 a second earn the next credit.
+        let later = t0 + Duration::from_secs(11);
+        assert!(new.sample_at(TraceId::new(0, 4), "seen", later).sampled);
+        // The new probabilities apply; the cap bounds what is carried.
+        let mut capped = PerOperationSampler::new(1.0, 0.1, 1).unwrap();
+        capped.carry_over_from(&old, t0);
+        assert_eq!(capped.operations.read().unwrap().len(), 1);
+        let d = capped.sample_at(TraceId::new(0, 5), "seen", t0);
+        assert!(d.sampled && d.sampler_type == "probabilistic");
     }
 
     #[test]

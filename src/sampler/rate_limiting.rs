@@ -27,6 +27,27 @@ impl TokenBucket {
         }
     }
 
+    /// A bucket of `rate` that goes on from `old` at time `now`: it holds
+    /// the same fraction of its cap as `old` holds of its own, so a changed
+    /// strategy neither refills a spent bucket nor empties a full one.
+    pub(crate) fn carried_over(rate: f64, old: &TokenBucket, now: Instant) -> Self {
+        let fresh = TokenBucket::new(rate, now);
+        let guard = old.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (balance, last) = *guard;
+        drop(guard);
+        let elapsed = now.saturating_duration_since(last).as_secs_f64();
+        let old_balance = (balance + elapsed * old.rate).min(old.max_balance);
+        let balance = if rate > 0.0 {
+            fresh.max_balance * old_balance / old.max_balance
+        } else {
+            0.0
+        };
+        TokenBucket {
+            state: Mutex::new((balance, now.max(last))),
+            ..fresh
+        }
+    }
+
     /// Takes one credit at time `now` if there is one.
     pub(crate) fn try_take(&self, now: Instant) -> bool {
         // A poisoned lock only means another thread panicked mid-update of two
@@ -79,6 +100,16 @@ impl RateLimitingSampler {
 
     pub(crate) fn sample_at(&self, now: Instant) -> bool {
         self.bucket.try_take(now)
+    }
+
+    /// A sampler of `traces_per_second` that goes on from this one's bucket
+    /// (see [`TokenBucket::carried_over`]).
+    pub(crate) fn updated(&self, traces_per_second: f64, now: Instant) -> Result<Self, Error> {
+        let fresh = RateLimitingSampler::new(traces_per_second)?;
+        Ok(RateLimitingSampler {
+            bucket: TokenBucket::carried_over(traces_per_second, &self.bucket, now),
+            ..fresh
+        })
     }
 }
 
@@ -141,6 +172,29 @@ mod tests {
             0
         );
         assert!(!s.sample_at(later));
+    }
+
+    #[test]
+    fn a_new_rate_goes_on_from_the_balance_left() {
+        let t0 = Instant::now();
+        let s = RateLimitingSampler::new(4.0).unwrap();
+        assert_eq!((0..10).filter(|_| s.sample_at(t0)).count(), 4);
+        // Spent: a raised rate starts from an empty bucket, not a full one.
+        let raised = s.updated(8.0, t0).unwrap();
+        assert!(!raised.sample_at(t0));
+        assert!(raised.sample_at(t0 + Duration::from_millis(250)));
+        // Half full at 4 per second is half full at 2 per second.
+        let half = RateLimitingSampler::new(4.0).unwrap();
+        assert_eq!((0..2).filter(|_| half.sample_at(t0)).count(), 2);
+        let lowered = half.updated(2.0, t0).unwrap();
+        assert_eq!((0..10).filter(|_| lowered.sample_at(t0)).count(), 1);
+        // Credits accrued before the change are kept; a rate of 0 keeps none.
+        let idle = RateLimitingSampler::new(1.0).unwrap();
+        assert!(idle.sample_at(t0));
+        let later = t0 + Duration::from_secs(5);
+        assert!(idle.updated(3.0, later).unwrap().sample_at(later));
+        assert!(!idle.updated(0.0, later).unwrap().sample_at(later));
+        assert!(idle.updated(-1.0, later).unwrap_err().is_config());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
@@ -40,11 +40,24 @@ enum Active {
 }
 
 impl Active {
-    fn from_strategy(s: &Strategy, max_operations: usize) -> Result<Active, Error> {
-        Ok(match s {
-            Strategy::Probabilistic(p) => Active::Probabilistic(ProbabilisticSampler::new(*p)?),
-            Strategy::RateLimiting(r) => Active::RateLimiting(RateLimitingSampler::new(*r)?),
-            Strategy::PerOperation(ops) => {
+    /// The sampler for `s`, going on from `before` (the one in force) where
+    /// both limit rates: a rate-limiting bucket or an operation's
+    /// lower-bound bucket keeps its balance across the change.
+    fn from_strategy(
+        s: &Strategy,
+        max_operations: usize,
+        before: &Active,
+    ) -> Result<Active, Error> {
+        let now = Instant::now();
+        Ok(match (s, before) {
+            (Strategy::Probabilistic(p), _) => {
+                Active::Probabilistic(ProbabilisticSampler::new(*p)?)
+            }
+            (Strategy::RateLimiting(r), Active::RateLimiting(old)) => {
+                Active::RateLimiting(old.updated(*r, now)?)
+            }
+            (Strategy::RateLimiting(r), _) => Active::RateLimiting(RateLimitingSampler::new(*r)?),
+            (Strategy::PerOperation(ops), _) => {
                 let mut s = PerOperationSampler::new(
                     ops.default_probability,
                     ops.lower_bound_per_second,
@@ -52,6 +65,9 @@ impl Active {
                 )?;
                 for (name, p) in &ops.operations {
                     s = s.with_operation(name.clone(), *p)?;
+                }
+                if let Active::PerOperation(old) = before {
+                    s.carry_over_from(old, now);
                 }
                 Active::PerOperation(s)
             }
@@ -97,6 +113,11 @@ struct Shared {
 /// applies; a failed poll or an invalid answer keeps the last good strategy,
 /// and polls after a failure back off (from 0.5 s, doubling, up to the
 /// refresh interval).
+///
+/// A changed strategy goes on from the one it replaces: a rate limiter
+/// keeps the share of its burst already spent, and per-operation lower
+/// bounds keep theirs, so an adaptive collector's new probabilities every
+/// minute do not grant every operation a fresh burst of traces.
 pub struct RemoteSampler {
     shared: Arc<Shared>,
     stop: Mutex<Option<Sender<()>>>,
@@ -368,7 +389,13 @@ impl Poller {
         if last.as_ref() == Some(&s) {
             return;
         }
-        match Active::from_strategy(&s, self.shared.max_operations) {
+        // Built while samplers still read the strategy in force; swapped in
+        // after.
+        let built = {
+            let before = self.shared.active.read().unwrap_or_else(|e| e.into_inner());
+            Active::from_strategy(&s, self.shared.max_operations, &before)
+        };
+        match built {
             Ok(active) => {
                 *self
                     .shared
@@ -427,6 +454,59 @@ mod tests {
             Some("http://x/s"),
             "an explicit endpoint wins"
         );
+    }
+
+    #[test]
+    fn a_changed_strategy_grants_no_fresh_burst() {
+        let shared = Arc::new(Shared {
+            active: RwLock::new(Active::Probabilistic(
+                ProbabilisticSampler::new(0.0).unwrap(),
+            )),
+            last: Mutex::new(None),
+            counters: Counters::default(),
+            max_operations: 10,
+        });
+        let poller = Poller {
+            shared: shared.clone(),
+            url: reqwest::Url::parse("http://127.0.0.1:9/sampling").unwrap(),
+            service: "s".into(),
+            interval: DEFAULT_REFRESH_INTERVAL,
+        };
+        let sampler = RemoteSampler {
+            shared,
+            stop: Mutex::new(None),
+        };
+        let sampled = |op: &str, n: u64| {
+            (0..n)
+                .filter(|&i| {
+                    sampler
+                        .should_sample(TraceId::new(0, u64::MAX - i), op)
+                        .sampled
+                })
+                .count()
+        };
+        poller.apply(Strategy::RateLimiting(2.0));
+        assert_eq!(sampled("op", 10), 2);
+        poller.apply(Strategy::RateLimiting(3.0));
+        assert_eq!(sampled("op", 10), 0, "the raised rate refilled the bucket");
+        let per_op = |p: f64| {
+            Strategy::PerOperation(strategy::PerOperationStrategy {
+                default_probability: 0.0,
+                lower_bound_per_second: 0.01,
+                operations: vec![("op".into(), p)],
+            })
+        };
+        poller.apply(per_op(0.0));
+        assert_eq!(sampled("op", 10), 1);
+        assert_eq!(sampled("other", 10), 1);
+        poller.apply(per_op(0.000_001));
+        assert_eq!(sampler.stats().updates_ok, 4);
+        assert_eq!(
+            sampled("op", 10),
+            0,
+            "a new per-operation strategy refilled"
+        );
+        assert_eq!(sampled("other", 10), 0, "a tracked operation was forgotten");
     }
 
     #[test]
