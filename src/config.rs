@@ -460,15 +460,15 @@ impl TracerBuilder {
         self
     }
 
-    /// Cap of string tag values and operation names in bytes (default 1024);
-    /// longer ones are truncated when encoded.
+    /// Cap of string tag values and operation names in bytes (default 1024,
+    /// at least 1); longer ones are truncated when encoded.
     pub fn with_max_tag_value_len(mut self, bytes: usize) -> Self {
         self.max_tag_value_len = bytes;
         self
     }
 
-    /// Cap of baggage values in bytes (default 2048); longer ones are
-    /// truncated and counted.
+    /// Cap of baggage values in bytes (default 2048, at least 1); longer
+    /// ones are truncated and counted.
     pub fn with_max_baggage_value_len(mut self, bytes: usize) -> Self {
         self.max_baggage_value_len = bytes;
         self
@@ -545,6 +545,17 @@ impl TracerBuilder {
                 "the max packet size {} is outside 512..={MAX_UDP_PAYLOAD}",
                 self.max_packet_size
             )));
+        }
+        if self.max_tag_value_len == 0 {
+            return Err(Error::config(
+                "a max tag value length of 0 would empty every string tag and operation name",
+            ));
+        }
+        if self.max_baggage_value_len == 0 {
+            return Err(Error::config(
+                "a max baggage value length of 0 would empty every baggage value \
+                 (an empty baggage allow list refuses baggage)",
+            ));
         }
         if self.agent_host.trim().is_empty() {
             return Err(Error::config("the agent host is empty"));
@@ -1096,6 +1107,23 @@ mod tests {
             .init()
             .unwrap_err()
             .is_config());
+        // A cap of 0 would keep nothing of any value.
+        let err = Tracer::builder("s")
+            .with_max_tag_value_len(0)
+            .init()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("tag value"),
+            "{err}"
+        );
+        let err = Tracer::builder("s")
+            .with_max_baggage_value_len(0)
+            .init()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("baggage value"),
+            "{err}"
+        );
     }
 
     #[test]
