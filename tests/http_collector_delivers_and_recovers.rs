@@ -4,7 +4,8 @@
 //! once, after the wait a `Retry-After` asks for; a 413 is answered by
 //! smaller batches that deliver everything; a hanging server, a refused
 //! connection and a 400 are counted and never reach the application; a
-//! slow server under 100,000 spans keeps memory bounded; https works with
+//! slow server under 100,000 spans keeps memory bounded; a redirect is
+//! followed only where the spans go along; https works with
 //! an explicitly trusted self-signed certificate and fails clearly
 //! without it.
 
@@ -275,6 +276,51 @@ fn connection_refused_is_counted() {
     let m = tracer.metrics();
     assert_eq!((m.spans_failed_to_send, m.send_errors), (10, 1), "{m:?}");
     drop(guard);
+}
+
+/// A redirect that would turn the POST into a GET without the spans (301,
+/// 302, 303) is not followed: the spans count as failed rather than as
+/// reported to whatever answers the GET. One that keeps the method and the
+/// body (307, 308) is followed and delivers.
+#[test]
+fn redirects_are_followed_only_where_the_spans_go_along() {
+    let server = HttpServer::start(|r| match (r.method.as_str(), r.target.as_str()) {
+        ("POST", "/api/traces") => Reply::Status(202, Vec::new()),
+        ("POST", "/moved") => Reply::WithHeaders(301, vec![("Location", "/api/traces".into())]),
+        ("POST", "/found") => Reply::WithHeaders(302, vec![("Location", "/api/traces".into())]),
+        ("POST", "/see-other") => Reply::WithHeaders(303, vec![("Location", "/api/traces".into())]),
+        ("POST", "/temporary") => Reply::WithHeaders(307, vec![("Location", "/api/traces".into())]),
+        ("POST", "/permanent") => Reply::WithHeaders(308, vec![("Location", "/api/traces".into())]),
+        // A front page answering anything else, as a web server would.
+        _ => Reply::Status(200, b"<html>welcome</html>".to_vec()),
+    });
+    for (path, delivered) in [
+        ("/moved", false),
+        ("/found", false),
+        ("/see-other", false),
+        ("/temporary", true),
+        ("/permanent", true),
+    ] {
+        let before = server.requests().len();
+        let (tracer, guard) = Tracer::builder("redirected")
+            .with_collector(Collector::new(server.url(path)))
+            .init()
+            .unwrap();
+        make_spans(&tracer, 3);
+        drop(guard);
+        let m = tracer.metrics();
+        let reqs = server.requests()[before..].to_vec();
+        assert!(reqs.iter().all(|r| r.method == "POST"), "{path}: {reqs:?}");
+        if delivered {
+            assert_eq!((m.spans_reported, m.spans_failed_to_send), (6, 0), "{path}");
+            let last = reqs.last().unwrap();
+            assert_eq!(last.target, "/api/traces", "{path}");
+            assert_eq!(decode(last).spans.len(), 6, "{path}");
+        } else {
+            assert_eq!((m.spans_reported, m.spans_failed_to_send), (0, 6), "{path}");
+            assert_eq!(reqs.len(), 1, "{path}: {reqs:?}");
+        }
+    }
 }
 
 #[test]

@@ -34,6 +34,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// timeout, retries, batch size and trusted certificates.
 ///
 /// Credentials never appear in `Debug` output, logs or errors.
+///
+/// Redirects are followed only where the spans go along (307, 308); a 301,
+/// 302 or 303, after which the request would become a GET without them,
+/// fails the batch with an error naming where it pointed.
 #[derive(Clone)]
 #[must_use]
 pub struct Collector {
@@ -315,7 +319,8 @@ impl HttpTransport {
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
             .default_headers(self.headers.clone())
-            .pool_idle_timeout(Duration::from_secs(90));
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::custom(follow_with_the_spans));
         for c in &self.certificates {
             builder = builder.add_root_certificate(c.clone());
         }
@@ -339,6 +344,16 @@ impl HttpTransport {
                 let why = format!("the collector answered {status}");
                 if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
                     Err(Attempt::Retry(why, retry_after(&r)))
+                } else if status.is_redirection() {
+                    let to = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .unwrap_or("nowhere");
+                    Err(Attempt::Fatal(format!(
+                        "{why} redirecting to {to:?}, which would drop the spans: \
+                         set the collector endpoint to the URL it points to"
+                    )))
                 } else if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
                     Err(Attempt::TooLarge(format!(
                         "{why} for a {}-byte batch",
@@ -350,6 +365,22 @@ impl HttpTransport {
             }
             Err(e) => Err(Attempt::Retry(e.without_url().to_string(), None)),
         }
+    }
+}
+
+/// Follows a redirect only where the spans go along: 307 and 308 repeat
+/// the POST with its body, while after 301, 302 and 303 HTTP clients send
+/// a GET without it, which whatever answers would then seem to accept.
+/// At most 10 in a row, as reqwest's default.
+fn follow_with_the_spans(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let keeps_the_body = matches!(
+        attempt.status(),
+        reqwest::StatusCode::TEMPORARY_REDIRECT | reqwest::StatusCode::PERMANENT_REDIRECT
+    );
+    if keeps_the_body && attempt.previous().len() < 10 {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
 
