@@ -169,11 +169,40 @@ where
 
 pin_project_lite::pin_project! {
     /// The response future of [`TraceService`]: the span is active while it
-    /// is polled and finishes with the response.
+    /// is polled and finishes with the response, or, when the future is
+    /// dropped before (a timeout, a client gone), with a log
+    /// `event=cancelled`.
     pub struct Traced<F> {
         #[pin]
         inner: F,
         span: Span,
+    }
+
+    impl<F> PinnedDrop for Traced<F> {
+        fn drop(this: Pin<&mut Self>) {
+            log_cancelled(this.project().span);
+        }
+    }
+}
+
+/// Logs on a span still recording that its request was given up before
+/// the answer; a finished span is left alone.
+fn log_cancelled(span: &mut Span) {
+    if span.is_recording() {
+        span.log(|f| {
+            f.field(ext::EVENT, "cancelled")
+                .field(ext::MESSAGE, "the request was given up before its answer");
+        });
+    }
+}
+
+/// A client span that logs `event=cancelled` when dropped unfinished: the
+/// future of [`send`] was dropped while the request was in flight.
+struct InFlight(Span);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        log_cancelled(&mut self.0);
     }
 }
 
@@ -219,7 +248,9 @@ where
 /// `span.kind=client`, `http.method`, `http.url` (without any
 /// `user:password@` part), `peer.hostname`,
 /// `peer.port`, then `http.status_code`, and `error=true` on a 5xx or a
-/// failure (logged with the error message).
+/// failure (logged with the error message). When the returned future is
+/// dropped before the answer (a timeout), the span finishes with a log
+/// `event=cancelled`.
 ///
 /// # Errors
 ///
@@ -242,19 +273,21 @@ pub async fn send(
     if let Some(port) = url.port_or_known_default() {
         builder = builder.with_tag(ext::PEER_PORT, port);
     }
-    let mut span = builder.start();
-    tracer.inject(span.context(), request.headers_mut());
-    match client.execute(request).await {
+    let mut span = InFlight(builder.start());
+    tracer.inject(span.0.context(), request.headers_mut());
+    let result = client.execute(request).await;
+    match &result {
         Ok(resp) => {
-            span.set_tag(ext::HTTP_STATUS_CODE, resp.status().as_u16());
+            span.0
+                .set_tag(ext::HTTP_STATUS_CODE, resp.status().as_u16());
             if resp.status().is_server_error() {
-                span.set_tag(ext::ERROR, true);
+                span.0.set_tag(ext::ERROR, true);
             }
-            Ok(resp)
         }
         Err(e) => {
-            span.set_error(&e);
-            Err(e)
+            span.0.set_error(e);
         }
     }
+    span.0.finish();
+    result
 }

@@ -2,7 +2,8 @@
 //! `middleware::send` carries the context; an axum server with `TraceLayer`
 //! gets a child server span (also for a request carrying only an
 //! `uber-trace-id` header), handler spans nest under it, and 5xx answers
-//! are errors; no `http.url` tag carries credentials.
+//! are errors; no `http.url` tag carries credentials; a request given up
+//! before its answer is logged as cancelled on both sides.
 #![cfg(feature = "middleware")]
 
 mod support;
@@ -218,4 +219,95 @@ async fn urls_are_tagged_without_their_credentials() {
         })
     });
     assert!(!secret_anywhere, "a credential reached a tag: {all:?}");
+}
+
+/// A service that never answers.
+#[derive(Clone)]
+struct Never;
+
+impl tower_service::Service<http::Request<()>> for Never {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Pending<Result<http::Response<()>, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+/// A request given up before its answer (a timeout, a client gone) leaves
+/// a span saying so, on both sides, rather than one that looks complete
+/// but for its missing status code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("mw-cancelled")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    // Server side: the layer's future dropped while the service runs.
+    let mut service = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Never);
+    let request = http::Request::builder().uri("/slow").body(()).unwrap();
+    let call = tower_service::Service::call(&mut service, request);
+    assert!(tokio::time::timeout(Duration::from_millis(50), call)
+        .await
+        .is_err());
+    // Client side: a server that accepts and never answers, and a caller
+    // that stops waiting.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    let http = reqwest::Client::new();
+    let sent = send(&tracer, http.get(format!("http://{addr}/hang")));
+    assert!(tokio::time::timeout(Duration::from_millis(200), sent)
+        .await
+        .is_err());
+    // An answered request is not logged as cancelled.
+    let mut answered = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), NoContent);
+    let request = http::Request::builder().uri("/fast").body(()).unwrap();
+    tower_service::Service::call(&mut answered, request)
+        .await
+        .unwrap();
+
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    assert_eq!(all.len(), 3, "{all:?}");
+    let cancelled = |url_end: &str, answered: bool| {
+        let span = all
+            .iter()
+            .find(|s| {
+                tag(s, "http.url")
+                    .and_then(|t| t.v_str.as_deref())
+                    .is_some_and(|u| u.ends_with(url_end))
+            })
+            .unwrap_or_else(|| panic!("no span for {url_end}: {all:?}"));
+        assert_eq!(
+            tag(span, "http.status_code").is_some(),
+            answered,
+            "{span:?}"
+        );
+        span.logs.iter().flatten().any(|log| {
+            log.fields
+                .iter()
+                .any(|f| f.key == "event" && f.v_str.as_deref() == Some("cancelled"))
+        })
+    };
+    assert!(cancelled("/slow", false), "server span: {all:?}");
+    assert!(cancelled("/hang", false), "client span: {all:?}");
+    assert!(!cancelled("/fast", true), "answered span: {all:?}");
 }
