@@ -5,6 +5,8 @@
 //!   `target`) of the `tracing` span they occur in, and an `ERROR` event
 //!   sets `error=true` on its span; an event outside every `tracing` span
 //!   has no span to be logged on and is not recorded;
+//! * a `sampling.priority` field (an integer) forces the sampling
+//!   decision the OpenTracing way, also on a span the sampler left out;
 //! * `span.follows_from(other)` adds a `FollowsFrom` reference to `other`'s
 //!   span (the span keeps its parent);
 //! * parents are the ones `tracing` sees, and a span made with
@@ -63,27 +65,73 @@ thread_local! {
     static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Span fields as tags.
-struct Tags<'a>(&'a mut Span);
+/// Span fields as tags; with `skip_priority`, all but a
+/// `sampling.priority` (already applied).
+struct Tags<'a> {
+    span: &'a mut Span,
+    skip_priority: bool,
+}
+
+impl Tags<'_> {
+    fn set(&mut self, field: &Field, value: impl Into<TagValue>) {
+        if !(self.skip_priority && field.name() == crate::ext::SAMPLING_PRIORITY) {
+            self.span.set_tag(field.name(), value.into());
+        }
+    }
+}
 
 impl Visit for Tags<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.set_tag(field.name(), value.to_owned());
+        self.set(field, value.to_owned());
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.set_tag(field.name(), value);
+        self.set(field, value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.set_tag(field.name(), value);
+        self.set(field, value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.set_tag(field.name(), value);
+        self.set(field, value);
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.set_tag(field.name(), value);
+        self.set(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.set_tag(field.name(), format!("{value:?}"));
+        self.set(field, format!("{value:?}"));
+    }
+}
+
+/// The fields a span that is not recording still heeds: an integer
+/// `sampling.priority` (see [`Span::set_tag`]) may make it sampled.
+struct Priority<'a>(&'a mut Span);
+
+impl Visit for Priority<'_> {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == crate::ext::SAMPLING_PRIORITY {
+            self.0.set_tag(field.name(), value);
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == crate::ext::SAMPLING_PRIORITY {
+            self.0.set_tag(field.name(), value);
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+}
+
+/// Records `fields` on `span`: all as tags while it records, otherwise
+/// only a `sampling.priority`, which may start the recording; the other
+/// fields are then recorded too.
+fn record_fields(span: &mut Span, fields: impl Fn(&mut dyn Visit)) {
+    let recording = span.is_recording();
+    if !recording {
+        fields(&mut Priority(span));
+    }
+    if span.is_recording() {
+        fields(&mut Tags {
+            span,
+            skip_priority: !recording,
+        });
     }
 }
 
@@ -139,18 +187,14 @@ where
             builder = builder.ignore_active();
         }
         let mut span = builder.start();
-        if span.is_recording() {
-            attrs.record(&mut Tags(&mut span));
-        }
+        record_fields(&mut span, |v| attrs.record(v));
         span_ref.extensions_mut().insert(span);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span_ref) = ctx.span(id) {
             if let Some(span) = span_ref.extensions_mut().get_mut::<Span>() {
-                if span.is_recording() {
-                    values.record(&mut Tags(span));
-                }
+                record_fields(span, |v| values.record(v));
             }
         }
     }

@@ -2,7 +2,8 @@
 //! async call tree becomes the right span tree with tags and logs, error
 //! events set `error`, and `tracing` spans join the active span of this
 //! crate's API (and the other way round); `parent: None` starts a trace,
-//! and `follows_from` becomes a `FollowsFrom` reference.
+//! and `follows_from` becomes a `FollowsFrom` reference; a
+//! `sampling.priority` field samples a span the sampler left out.
 #![cfg(feature = "tracing")]
 
 mod support;
@@ -210,4 +211,40 @@ fn explicit_roots_start_traces_and_follows_from_becomes_a_reference() {
             ),
         ]
     );
+}
+
+/// A `sampling.priority` field forces sampling the OpenTracing way, also on
+/// a trace the sampler left out: set when the span is made, or recorded
+/// later.
+#[test]
+fn a_sampling_priority_field_samples_an_unsampled_span() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("tracing-priority")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .with_sampler(jaeger_tracer::sampler::ConstSampler::new(false))
+        .init()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(JaegerLayer::new(tracer.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        drop(tracing::info_span!("left out", user = 1).entered());
+        drop(tracing::info_span!("forced", sampling.priority = 1u64, user = 2).entered());
+        let later = tracing::info_span!("forced later", sampling.priority = tracing::field::Empty);
+        later.record("sampling.priority", 1i64);
+        drop(later);
+    });
+    drop(guard);
+    let all = spans(&sink.wait_for_spans(2, true, Duration::from_secs(5)));
+    let mut names: Vec<_> = all.iter().map(|s| s.operation_name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["forced", "forced later"], "{all:?}");
+    for s in &all {
+        assert_eq!(s.flags & 3, 3, "sampled and debug: {s:?}");
+        let priorities = s.tags.iter().flatten();
+        let priorities = priorities.filter(|t| t.key == "sampling.priority");
+        assert_eq!(priorities.count(), 1, "{s:?}");
+    }
+    let forced = all.iter().find(|s| s.operation_name == "forced").unwrap();
+    assert_eq!(tag(forced, "user").and_then(|t| t.v_long), Some(2));
+    assert_eq!(tracer.metrics().spans_finished_unsampled, 1);
 }
