@@ -180,7 +180,9 @@ pin_project_lite::pin_project! {
 
     impl<F> PinnedDrop for Traced<F> {
         fn drop(this: Pin<&mut Self>) {
-            log_cancelled(this.project().span);
+            this.project()
+                .span
+                .log_cancelled("the request was given up before its answer");
         }
     }
 }
@@ -202,7 +204,8 @@ struct InFlight(Span);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        log_cancelled(&mut self.0);
+        self.0
+            .log_cancelled("the request was given up before its answer");
     }
 }
 

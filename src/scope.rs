@@ -165,12 +165,21 @@ impl Span {
 
 pin_project_lite::pin_project! {
     /// A future with a span active while it is polled; the span finishes when
-    /// the future completes (or is dropped).
+    /// the future completes, or when it is dropped before (a timeout, the
+    /// losing branch of a `select!`), then with a log `event=cancelled`.
     #[must_use = "futures do nothing unless polled"]
     pub struct InSpan<F> {
         #[pin]
         inner: F,
         span: Span,
+    }
+
+    impl<F> PinnedDrop for InSpan<F> {
+        fn drop(this: Pin<&mut Self>) {
+            this.project()
+                .span
+                .log_cancelled("the future was dropped before it completed");
+        }
     }
 }
 
@@ -226,7 +235,8 @@ impl<F: Future> Future for WithContext<F> {
 
 /// Runs futures inside a span or a span context.
 pub trait FutureExt: Future + Sized {
-    /// Makes `span` active during every poll and finishes it on completion.
+    /// Makes `span` active during every poll and finishes it on completion
+    /// (or, logged `event=cancelled`, when dropped before).
     fn in_span(self, span: Span) -> InSpan<Self> {
         InSpan { inner: self, span }
     }

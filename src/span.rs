@@ -727,6 +727,18 @@ impl Span {
         self
     }
 
+    /// Logs `event=cancelled` with `message` on a span still recording (the
+    /// future it timed was dropped before completing); a finished span is
+    /// left alone.
+    pub(crate) fn log_cancelled(&mut self, message: &'static str) {
+        if self.is_recording() {
+            self.log(|f| {
+                f.field(ext::EVENT, "cancelled")
+                    .field(ext::MESSAGE, message);
+            });
+        }
+    }
+
     /// The value of a baggage item carried by this span's context.
     pub fn baggage_item(&self, key: &str) -> Option<&str> {
         self.context().baggage_item(key)

@@ -1,7 +1,7 @@
 //! OpenTracing semantics of spans and contexts, checked on the wire: finish
 //! once, drop finishes, baggage flows to children and across inject/extract,
 //! active span, sampling.priority, no-op and global tracers, errors by the
-//! conventions (`set_error`).
+//! conventions (`set_error`), a future dropped in its span logged cancelled.
 
 mod support;
 #[path = "../src/thrift/mod.rs"]
@@ -552,4 +552,36 @@ fn logs_over_the_cap_keep_the_oldest_and_newest_halves_and_count_the_rest() {
         logs("far-over"),
         [0, 1, 2, 3, 4, -9_993, 9_998, 9_999, 10_000, 10_001, 10_002]
     );
+}
+
+/// A future run in a span and dropped before it completes (a timeout, the
+/// losing branch of a `select!`) leaves its span saying so; one that
+/// completes does not.
+#[test]
+fn a_future_dropped_before_completing_logs_its_span_cancelled() {
+    use jaeger_tracer::FutureExt;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let sink = UdpSink::start();
+    let (tracer, guard) = tracer_for(&sink);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut pending = Box::pin(std::future::pending::<()>().in_span(tracer.start("given up")));
+    assert!(pending.as_mut().poll(&mut cx).is_pending());
+    drop(pending);
+    let mut done = Box::pin(std::future::ready(7).in_span(tracer.start("completed")));
+    assert_eq!(done.as_mut().poll(&mut cx), Poll::Ready(7));
+    drop(done);
+    drop(guard);
+    let all = spans(&sink.wait_for_spans(2, true, Duration::from_secs(5)));
+    let cancelled = |name: &str| {
+        let span = all.iter().find(|s| s.operation_name == name).unwrap();
+        span.logs.iter().flatten().any(|log| {
+            log.fields
+                .iter()
+                .any(|f| f.key == "event" && f.v_str.as_deref() == Some("cancelled"))
+        })
+    };
+    assert!(cancelled("given up"), "{all:?}");
+    assert!(!cancelled("completed"), "{all:?}");
 }
