@@ -187,17 +187,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Logs on a span still recording that its request was given up before
-/// the answer; a finished span is left alone.
-fn log_cancelled(span: &mut Span) {
-    if span.is_recording() {
-        span.log(|f| {
-            f.field(ext::EVENT, "cancelled")
-                .field(ext::MESSAGE, "the request was given up before its answer");
-        });
-    }
-}
-
 /// A client span that logs `event=cancelled` when dropped unfinished: the
 /// future of [`send`] was dropped while the request was in flight.
 struct InFlight(Span);
