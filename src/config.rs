@@ -62,6 +62,108 @@ pub const ENV_PASSWORD: &str = "JAEGER_PASSWORD";
 pub const ENV_AUTH_TOKEN: &str = "JAEGER_AUTH_TOKEN";
 /// Propagation formats, comma-separated (`jaeger`).
 pub const ENV_PROPAGATION: &str = "JAEGER_PROPAGATION";
+/// `true` keeps the agent's first address: its host name is not resolved
+/// again (Go client's name).
+pub const ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED: &str =
+    "JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED";
+/// How often the agent's host name is resolved again (default `30s`; Go
+/// client's name).
+pub const ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL: &str =
+    "JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL";
+/// Deprecated form of [`ENV_SAMPLING_ENDPOINT`], read when that is unset:
+/// the agent's `host:port` (as the Java client reads it) or a URL (as the
+/// Go client does).
+pub const ENV_SAMPLER_MANAGER_HOST_PORT: &str = "JAEGER_SAMPLER_MANAGER_HOST_PORT";
+
+/// Every variable this tracer reads.
+const ENV_READ: [&str; 22] = [
+    ENV_SERVICE_NAME,
+    ENV_DISABLED,
+    ENV_AGENT_HOST,
+    ENV_AGENT_PORT,
+    ENV_TAGS,
+    ENV_TRACEID_128BIT,
+    ENV_SAMPLER_TYPE,
+    ENV_SAMPLER_PARAM,
+    ENV_SAMPLING_ENDPOINT,
+    ENV_SAMPLER_MAX_OPERATIONS,
+    ENV_SAMPLER_REFRESH_INTERVAL,
+    ENV_REPORTER_MAX_QUEUE_SIZE,
+    ENV_REPORTER_FLUSH_INTERVAL,
+    ENV_REPORTER_LOG_SPANS,
+    ENV_ENDPOINT,
+    ENV_USER,
+    ENV_PASSWORD,
+    ENV_AUTH_TOKEN,
+    ENV_PROPAGATION,
+    ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED,
+    ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL,
+    ENV_SAMPLER_MANAGER_HOST_PORT,
+];
+
+/// Variables of other Jaeger clients this one does not read, and what they
+/// set there.
+const ENV_OF_OTHER_CLIENTS: [(&str, &str); 2] = [
+    (
+        "JAEGER_RPC_METRICS",
+        "the Go client's per-endpoint RPC metrics",
+    ),
+    ("JAEGER_SENDER_FACTORY", "the Java client's sender"),
+];
+
+/// A warning for each `JAEGER_*` name in `names` this tracer does not
+/// read: a misspelt variable would otherwise be ignored without a word.
+fn unread_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for name in names {
+        if !name.starts_with("JAEGER_") || ENV_READ.contains(&name) {
+            continue;
+        }
+        if let Some((_, what)) = ENV_OF_OTHER_CLIENTS.iter().find(|(n, _)| *n == name) {
+            warnings.push(format!("{name} sets {what}; this tracer does not read it"));
+            continue;
+        }
+        let closest = ENV_READ
+            .iter()
+            .map(|known| (edit_distance(name, known), *known))
+            .min()
+            .filter(|(d, _)| *d <= 4);
+        warnings.push(match closest {
+            Some((_, known)) => {
+                format!("{name} is not a variable this tracer reads: is it {known}, misspelt?")
+            }
+            None => format!("{name} is not a variable this tracer reads"),
+        });
+    }
+    warnings
+}
+
+/// Levenshtein distance between two ASCII names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// Logs a warning for each `JAEGER_*` variable of the process environment
+/// this tracer does not read.
+fn warn_of_unread_variables() {
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for warning in unread_variables(names.iter().map(String::as_str)) {
+        log::warn!("jaeger: {warning}");
+    }
+}
 
 /// Default agent host.
 pub const DEFAULT_AGENT_HOST: &str = "localhost";
@@ -123,6 +225,7 @@ pub struct TracerBuilder {
     disabled: bool,
     agent_host: String,
     agent_port: Option<u16>,
+    agent_resolve_interval: Option<Duration>,
     agent_protocol: AgentProtocol,
     max_packet_size: usize,
     collector: Option<Collector>,
@@ -149,6 +252,7 @@ impl std::fmt::Debug for TracerBuilder {
             .field("disabled", &self.disabled)
             .field("agent_host", &self.agent_host)
             .field("agent_port", &self.agent_port)
+            .field("agent_resolve_interval", &self.agent_resolve_interval)
             .field("agent_protocol", &self.agent_protocol)
             .field("max_packet_size", &self.max_packet_size)
             .field("collector", &self.collector)
@@ -178,6 +282,7 @@ impl TracerBuilder {
             disabled: false,
             agent_host: DEFAULT_AGENT_HOST.to_owned(),
             agent_port: None,
+            agent_resolve_interval: Some(crate::transport::udp::RESOLVE_INTERVAL),
             agent_protocol: AgentProtocol::Compact,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             collector: None,
@@ -202,7 +307,8 @@ impl TracerBuilder {
     }
 
     /// A builder configured only from the process environment; the service
-    /// name comes from `JAEGER_SERVICE_NAME`.
+    /// name comes from `JAEGER_SERVICE_NAME`. A `JAEGER_*` variable it does
+    /// not read (a misspelt one) is logged as a warning.
     ///
     /// # Errors
     ///
@@ -210,6 +316,7 @@ impl TracerBuilder {
     /// invalid, or when `JAEGER_SERVICE_NAME` is missing (unless
     /// `JAEGER_DISABLED=true`).
     pub fn from_env() -> Result<Self, Error> {
+        warn_of_unread_variables();
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -241,6 +348,7 @@ impl TracerBuilder {
     /// A configuration error naming the variable and value when one is
     /// invalid.
     pub fn with_env(self) -> Result<Self, Error> {
+        warn_of_unread_variables();
         self.with_env_lookup(|k| std::env::var(k).ok())
     }
 
@@ -348,6 +456,23 @@ impl TracerBuilder {
         if let Some(v) = get(l, ENV_REPORTER_LOG_SPANS) {
             self.log_spans = parse_bool(ENV_REPORTER_LOG_SPANS, &v)?;
         }
+        if let Some(v) = get(l, ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL) {
+            let d = parse_duration(&v)
+                .map_err(|why| Error::env(ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL, &v, why))?;
+            if d.is_zero() {
+                return Err(Error::env(
+                    ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL,
+                    &v,
+                    "must be positive",
+                ));
+            }
+            self.agent_resolve_interval = Some(d);
+        }
+        if let Some(v) = get(l, ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED) {
+            if parse_bool(ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED, &v)? {
+                self.agent_resolve_interval = None;
+            }
+        }
         if let Some(v) = get(l, ENV_PROPAGATION) {
             let mut formats = Vec::new();
             for part in v.split(',').filter(|p| !p.trim().is_empty()) {
@@ -373,7 +498,8 @@ impl TracerBuilder {
     }
 
     /// The agent's host (`JAEGER_AGENT_HOST`, default `localhost`). Resolved
-    /// again every 30 s.
+    /// again every 30 s (see
+    /// [`with_agent_resolve_interval`](TracerBuilder::with_agent_resolve_interval)).
     pub fn with_agent_host(mut self, host: impl Into<String>) -> Self {
         self.agent_host = host.into();
         self
@@ -383,6 +509,15 @@ impl TracerBuilder {
     /// 6832 for binary).
     pub fn with_agent_port(mut self, port: u16) -> Self {
         self.agent_port = Some(port);
+        self
+    }
+
+    /// How often the agent's host name is resolved again, so that a moved
+    /// agent (a restarted container, a changed DNS record) is followed
+    /// (`JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL`, default 30 s); `None`
+    /// keeps the first address (`JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED=true`).
+    pub fn with_agent_resolve_interval(mut self, interval: Option<Duration>) -> Self {
+        self.agent_resolve_interval = interval;
         self
     }
 
@@ -603,12 +738,15 @@ impl TracerBuilder {
         };
         let transport: Box<dyn Transport> = match self.collector.clone() {
             Some(c) => Box::new(c.into_transport()?),
-            None => Box::new(UdpTransport::new(
-                self.agent_host.clone(),
-                self.agent_port.unwrap_or(default_port),
-                protocol,
-                self.max_packet_size,
-            )),
+            None => Box::new(
+                UdpTransport::new(
+                    self.agent_host.clone(),
+                    self.agent_port.unwrap_or(default_port),
+                    protocol,
+                    self.max_packet_size,
+                )
+                .with_resolve_interval(self.agent_resolve_interval),
+            ),
         };
         self.init_with_transport(transport)
     }
@@ -726,6 +864,24 @@ impl RemoteEnv {
         if let Some(url) = get(lookup, ENV_SAMPLING_ENDPOINT) {
             reqwest::Url::parse(&url)
                 .map_err(|e| Error::env(ENV_SAMPLING_ENDPOINT, &redact_url(&url), e))?;
+            remote.endpoint = Some(url);
+        } else if let Some(v) = get(lookup, ENV_SAMPLER_MANAGER_HOST_PORT) {
+            // A URL as the Go client takes it, or `host:port` as the Java
+            // client does.
+            let url = if v.contains("://") {
+                v.clone()
+            } else {
+                format!("http://{v}/sampling")
+            };
+            let parsed = reqwest::Url::parse(&url)
+                .map_err(|e| Error::env(ENV_SAMPLER_MANAGER_HOST_PORT, &redact_url(&v), e))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(Error::env(
+                    ENV_SAMPLER_MANAGER_HOST_PORT,
+                    &redact_url(&v),
+                    "names no host",
+                ));
+            }
             remote.endpoint = Some(url);
         }
         if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
@@ -1085,6 +1241,69 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(b.agent_port, None);
+    }
+
+    #[test]
+    fn the_go_clients_reconnect_variables_set_how_the_agent_is_resolved() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![("JAEGER_SERVICE_NAME", "s")];
+            all.extend_from_slice(vars);
+            TracerBuilder::from_lookup(env(&all))
+        };
+        let default = with(&[]).unwrap().agent_resolve_interval;
+        assert_eq!(default, Some(Duration::from_secs(30)));
+        let b = with(&[("JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL", "5s")]).unwrap();
+        assert_eq!(b.agent_resolve_interval, Some(Duration::from_secs(5)));
+        // Disabled wins over an interval.
+        let b = with(&[
+            ("JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL", "5s"),
+            ("JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED", "true"),
+        ])
+        .unwrap();
+        assert_eq!(b.agent_resolve_interval, None);
+        let b = with(&[("JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED", "false")]).unwrap();
+        assert_eq!(b.agent_resolve_interval, default);
+        for (var, value) in [
+            ("JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL", "0s"),
+            ("JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL", "30"),
+            ("JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED", "maybe"),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert!(
+                err.to_string().contains(var) && err.to_string().contains(value),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn unread_jaeger_variables_are_named_with_the_likely_one() {
+        let warnings = unread_variables(
+            [
+                "PATH",
+                "JAEGER_SERVICE_NAME",
+                "JAEGER_SAMPLER_PARAMS",
+                "JAEGER_AGENT_HOSTNAME",
+                "JAEGER_RPC_METRICS",
+                "JAEGER_QUERY_BASE_PATH",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            warnings,
+            [
+                "JAEGER_SAMPLER_PARAMS is not a variable this tracer reads: \
+                 is it JAEGER_SAMPLER_PARAM, misspelt?",
+                "JAEGER_AGENT_HOSTNAME is not a variable this tracer reads: \
+                 is it JAEGER_AGENT_HOST, misspelt?",
+                "JAEGER_RPC_METRICS sets the Go client's per-endpoint RPC metrics; \
+                 this tracer does not read it",
+                "JAEGER_QUERY_BASE_PATH is not a variable this tracer reads",
+            ]
+        );
+        assert!(unread_variables(ENV_READ.into_iter()).is_empty());
+        assert_eq!(edit_distance("JAEGER_TAG", "JAEGER_TAGS"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

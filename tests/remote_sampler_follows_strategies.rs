@@ -166,6 +166,65 @@ fn tracer_from_env_uses_remote_strategy_and_tags_roots() {
     assert!(Tracer::noop().start("x").context().trace_id() == TraceId::new(0, 0));
 }
 
+/// The deprecated `JAEGER_SAMPLER_MANAGER_HOST_PORT`, as `host:port` (the
+/// Java client's reading) or as a URL (the Go client's), is the sampling
+/// endpoint when `JAEGER_SAMPLING_ENDPOINT` is unset.
+#[test]
+fn the_deprecated_manager_host_port_variable_names_the_endpoint() {
+    let server = HttpServer::start(|r| {
+        if r.target.starts_with("/sampling?") {
+            Reply::Status(
+                200,
+                br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1}}"#
+                    .to_vec(),
+            )
+        } else {
+            Reply::Status(404, Vec::new())
+        }
+    });
+    let host_port = server.url("").trim_start_matches("http://").to_owned();
+    let url = server.url("/sampling");
+    for (name, value) in [("host-port", host_port.as_str()), ("url", url.as_str())] {
+        let vars = [
+            ("JAEGER_SERVICE_NAME", name),
+            ("JAEGER_SAMPLER_TYPE", "remote"),
+            ("JAEGER_SAMPLER_PARAM", "0"),
+            ("JAEGER_SAMPLER_MANAGER_HOST_PORT", value),
+        ];
+        let (tracer, guard) = TracerBuilder::from_lookup(env_vars::lookup(&vars))
+            .unwrap()
+            .init()
+            .unwrap();
+        wait_until(Duration::from_secs(5), || {
+            tracer.start("probe").context().is_sampled()
+        })
+        .unwrap_or_else(|| panic!("{value}: no strategy from {:?}", server.requests()));
+        drop(guard);
+    }
+    let asked = server.requests();
+    assert!(asked
+        .iter()
+        .any(|r| r.target == "/sampling?service=host-port"));
+    assert!(asked.iter().any(|r| r.target == "/sampling?service=url"));
+    // The current variable wins over the deprecated one.
+    let vars = [
+        ("JAEGER_SERVICE_NAME", "both"),
+        ("JAEGER_SAMPLER_TYPE", "remote"),
+        ("JAEGER_SAMPLER_PARAM", "0"),
+        ("JAEGER_SAMPLING_ENDPOINT", url.as_str()),
+        ("JAEGER_SAMPLER_MANAGER_HOST_PORT", "127.0.0.1:9"),
+    ];
+    let (tracer, guard) = TracerBuilder::from_lookup(env_vars::lookup(&vars))
+        .unwrap()
+        .init()
+        .unwrap();
+    wait_until(Duration::from_secs(5), || {
+        tracer.start("probe").context().is_sampled()
+    })
+    .expect("JAEGER_SAMPLING_ENDPOINT used");
+    drop(guard);
+}
+
 #[test]
 fn invalid_sampler_environment_is_an_error() {
     let cases: &[(&str, &str)] = &[
@@ -173,6 +232,8 @@ fn invalid_sampler_environment_is_an_error() {
         ("JAEGER_SAMPLING_ENDPOINT", "not a url"),
         ("JAEGER_SAMPLER_REFRESH_INTERVAL", "10"),
         ("JAEGER_SAMPLER_MAX_OPERATIONS", "many"),
+        ("JAEGER_SAMPLER_MANAGER_HOST_PORT", "::"),
+        ("JAEGER_SAMPLER_MANAGER_HOST_PORT", ":5778"),
     ];
     for (var, value) in cases {
         let vars = [

@@ -24,7 +24,8 @@ pub(crate) struct UdpTransport {
     max_packet: usize,
     socket: Option<(UdpSocket, SocketAddr)>,
     resolved_at: Option<Instant>,
-    resolve_interval: Duration,
+    /// `None`: the address found first is kept.
+    resolve_interval: Option<Duration>,
 }
 
 impl UdpTransport {
@@ -36,15 +37,23 @@ impl UdpTransport {
             max_packet,
             socket: None,
             resolved_at: None,
-            resolve_interval: RESOLVE_INTERVAL,
+            resolve_interval: Some(RESOLVE_INTERVAL),
         }
+    }
+
+    /// How often the host name is resolved again; `None` never.
+    pub(crate) fn with_resolve_interval(mut self, interval: Option<Duration>) -> Self {
+        self.resolve_interval = interval;
+        self
     }
 
     fn resolve(&mut self) -> io::Result<()> {
         let now = Instant::now();
-        let due = self
-            .resolved_at
-            .is_none_or(|t| now.duration_since(t) >= self.resolve_interval);
+        let due = match (self.resolved_at, self.resolve_interval) {
+            (None, _) => true,
+            (Some(t), Some(interval)) => now.duration_since(t) >= interval,
+            (Some(_), None) => false,
+        };
         if self.socket.is_some() && !due {
             return Ok(());
         }
@@ -145,7 +154,7 @@ mod tests {
         t.send(b"one").unwrap();
         // The name disappears and re-resolution is due at every send.
         t.host = "no-such-agent.invalid".into();
-        t.resolve_interval = Duration::ZERO;
+        t.resolve_interval = Some(Duration::ZERO);
         t.send(b"two").unwrap();
         let mut buf = [0u8; 16];
         let mut got = Vec::new();
@@ -154,6 +163,36 @@ mod tests {
             got.push(buf[..n].to_vec());
         }
         assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+    }
+
+    #[test]
+    fn a_moved_agent_is_followed_unless_resolving_again_is_off() {
+        let old = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let new = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for s in [&old, &new] {
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        }
+        let recv = |s: &UdpSocket| {
+            let mut buf = [0u8; 16];
+            let n = s.recv(&mut buf).unwrap();
+            buf[..n].to_vec()
+        };
+        for (interval, follows) in [(Some(Duration::ZERO), true), (None, false)] {
+            let mut t = UdpTransport::new(
+                "127.0.0.1".into(),
+                old.local_addr().unwrap().port(),
+                WireProtocol::Compact,
+                65000,
+            )
+            .with_resolve_interval(interval);
+            t.send(b"before").unwrap();
+            assert_eq!(recv(&old), b"before");
+            // The agent's address changes (here its port stands for it).
+            t.port = new.local_addr().unwrap().port();
+            t.send(b"after").unwrap();
+            let at = if follows { &new } else { &old };
+            assert_eq!(recv(at), b"after", "{interval:?}");
+        }
     }
 
     #[test]
