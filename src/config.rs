@@ -370,6 +370,9 @@ impl TracerBuilder {
             self.disabled = parse_bool(ENV_DISABLED, &v)?;
         }
         if let Some(v) = get(l, ENV_AGENT_HOST) {
+            if let Some(why) = agent_host_problem(&v) {
+                return Err(Error::env(ENV_AGENT_HOST, &v, why));
+            }
             self.agent_host = v;
         }
         if let Some(v) = get(l, ENV_AGENT_PORT) {
@@ -695,6 +698,12 @@ impl TracerBuilder {
         if self.agent_host.trim().is_empty() {
             return Err(Error::config("the agent host is empty"));
         }
+        if let Some(why) = agent_host_problem(&self.agent_host) {
+            return Err(Error::config(format!(
+                "the agent host {:?} {why}",
+                self.agent_host
+            )));
+        }
         if self.propagation.is_empty() {
             return Err(Error::config("no propagation format is configured"));
         }
@@ -840,6 +849,26 @@ fn get(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .filter(|v| !v.trim().is_empty())
         .map(|v| v.trim().to_owned())
+}
+
+/// What is wrong with an agent host that is a URL or carries a port (a
+/// host name or an IP address is expected; the port is set apart).
+fn agent_host_problem(host: &str) -> Option<&'static str> {
+    if host.contains("://") {
+        return Some(
+            "is a URL, not a host name: give the host alone (a collector URL is JAEGER_ENDPOINT)",
+        );
+    }
+    let with_port = match host.rsplit_once(':') {
+        // `[::1]:6831`
+        Some((h, port)) if h.starts_with('[') => h.ends_with(']') && !port.is_empty(),
+        // `agent:6831`, but not the IPv6 `::1`
+        Some((h, port)) => {
+            !h.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    };
+    with_port.then_some("carries a port: give the host alone and the port as JAEGER_AGENT_PORT")
 }
 
 fn parse_bool(variable: &str, value: &str) -> Result<bool, Error> {
@@ -1304,6 +1333,43 @@ mod tests {
         assert!(unread_variables(ENV_READ.into_iter()).is_empty());
         assert_eq!(edit_distance("JAEGER_TAG", "JAEGER_TAGS"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn an_agent_host_with_a_port_or_a_scheme_is_an_error_saying_so() {
+        for host in [
+            "jaeger:6831",
+            "[::1]:6831",
+            "udp://jaeger",
+            "http://jaeger:6831",
+        ] {
+            let err = TracerBuilder::from_lookup(env(&[
+                ("JAEGER_SERVICE_NAME", "s"),
+                ("JAEGER_AGENT_HOST", host),
+            ]))
+            .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("JAEGER_AGENT_HOST") && text.contains(host),
+                "{text}"
+            );
+            assert!(text.contains("port") || text.contains("URL"), "{text}");
+            let err = Tracer::builder("s")
+                .with_agent_host(host)
+                .init()
+                .unwrap_err();
+            assert!(err.is_config() && err.to_string().contains(host), "{err}");
+        }
+        for host in [
+            "jaeger",
+            "10.0.0.7",
+            "::1",
+            "fe80::1",
+            "[::1]",
+            "agent.example.com",
+        ] {
+            assert_eq!(agent_host_problem(host), None, "{host}");
+        }
     }
 
     #[test]

@@ -60,7 +60,12 @@ impl UdpTransport {
         self.resolved_at = Some(now);
         // Prefer IPv4 when a name has both (`localhost` often lists ::1
         // first, while agents commonly listen on IPv4 only).
-        let resolved = (self.host.as_str(), self.port)
+        // An IPv6 literal may come in brackets, as in URLs.
+        let host = match self.host.strip_prefix('[') {
+            Some(inner) => inner.strip_suffix(']').unwrap_or(&self.host),
+            None => &self.host,
+        };
+        let resolved = (host, self.port)
             .to_socket_addrs()
             .and_then(|addrs| {
                 let all: Vec<SocketAddr> = addrs.collect();
@@ -192,6 +197,23 @@ mod tests {
             t.send(b"after").unwrap();
             let at = if follows { &new } else { &old };
             assert_eq!(recv(at), b"after", "{interval:?}");
+        }
+    }
+
+    #[test]
+    fn an_ipv6_agent_is_reached_with_or_without_brackets() {
+        let Ok(sink) = UdpSocket::bind("[::1]:0") else {
+            eprintln!("no IPv6 loopback here; nothing to check");
+            return;
+        };
+        sink.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let port = sink.local_addr().unwrap().port();
+        for host in ["::1", "[::1]"] {
+            let mut t = UdpTransport::new(host.into(), port, WireProtocol::Compact, 65000);
+            t.send(host.as_bytes()).unwrap();
+            let mut buf = [0u8; 8];
+            let n = sink.recv(&mut buf).unwrap();
+            assert_eq!(&buf[..n], host.as_bytes());
         }
     }
 
