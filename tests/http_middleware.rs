@@ -140,14 +140,24 @@ async fn client_and_server_spans_form_one_trace() {
     );
 }
 
-/// A service answering 204 to everything, for calling the layer directly.
+/// A service to call the layer with directly: it answers 204 to
+/// everything, or (`answers: false`) never answers.
 #[derive(Clone)]
-struct NoContent;
+struct Stub {
+    answers: bool,
+}
 
-impl tower_service::Service<http::Request<()>> for NoContent {
+type StubFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<http::Response<()>, std::convert::Infallible>>
+            + Send,
+    >,
+>;
+
+impl tower_service::Service<http::Request<()>> for Stub {
     type Response = http::Response<()>;
     type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<()>, Self::Error>>;
+    type Future = StubFuture;
 
     fn poll_ready(
         &mut self,
@@ -157,9 +167,12 @@ impl tower_service::Service<http::Request<()>> for NoContent {
     }
 
     fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        if !self.answers {
+            return Box::pin(std::future::pending());
+        }
         let mut resp = http::Response::new(());
         *resp.status_mut() = http::StatusCode::NO_CONTENT;
-        std::future::ready(Ok(resp))
+        Box::pin(std::future::ready(Ok(resp)))
     }
 }
 
@@ -185,7 +198,8 @@ async fn urls_are_tagged_without_their_credentials() {
     let resp = send(&tracer, http.get(url)).await.unwrap();
     assert_eq!(resp.status(), 200);
     // A request in absolute form with credentials, straight to the layer.
-    let mut service = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), NoContent);
+    let mut service =
+        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: true });
     let request = http::Request::builder()
         .uri("http://bob:hunter2@example.com:8080/x?q=1")
         .body(())
@@ -221,27 +235,6 @@ async fn urls_are_tagged_without_their_credentials() {
     assert!(!secret_anywhere, "a credential reached a tag: {all:?}");
 }
 
-/// A service that never answers.
-#[derive(Clone)]
-struct Never;
-
-impl tower_service::Service<http::Request<()>> for Never {
-    type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Pending<Result<http::Response<()>, Self::Error>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Request<()>) -> Self::Future {
-        std::future::pending()
-    }
-}
-
 /// A request given up before its answer (a timeout, a client gone) leaves
 /// a span saying so, on both sides, rather than one that looks complete
 /// but for its missing status code.
@@ -254,7 +247,8 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
         .init()
         .unwrap();
     // Server side: the layer's future dropped while the service runs.
-    let mut service = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Never);
+    let mut service =
+        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: false });
     let request = http::Request::builder().uri("/slow").body(()).unwrap();
     let call = tower_service::Service::call(&mut service, request);
     assert!(tokio::time::timeout(Duration::from_millis(50), call)
@@ -276,7 +270,8 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
         .await
         .is_err());
     // An answered request is not logged as cancelled.
-    let mut answered = tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), NoContent);
+    let mut answered =
+        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: true });
     let request = http::Request::builder().uri("/fast").body(()).unwrap();
     tower_service::Service::call(&mut answered, request)
         .await

@@ -65,21 +65,19 @@ impl UdpTransport {
             Some(inner) => inner.strip_suffix(']').unwrap_or(&self.host),
             None => &self.host,
         };
-        let resolved = (host, self.port)
-            .to_socket_addrs()
-            .and_then(|addrs| {
-                let all: Vec<SocketAddr> = addrs.collect();
-                all.iter()
-                    .find(|a| a.is_ipv4())
-                    .or(all.first())
-                    .copied()
-                    .ok_or_else(|| {
-                        io::Error::new(
-                            io::ErrorKind::NotFound,
-                            "the host name resolved to no address",
-                        )
-                    })
-            });
+        let resolved = (host, self.port).to_socket_addrs().and_then(|addrs| {
+            let all: Vec<SocketAddr> = addrs.collect();
+            all.iter()
+                .find(|a| a.is_ipv4())
+                .or(all.first())
+                .copied()
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "the host name resolved to no address",
+                    )
+                })
+        });
         let addr = match resolved {
             Ok(addr) => addr,
             // Keep sending to the last good address while the name does not
