@@ -1078,18 +1078,53 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// The host's IPv4 address for the `ip` process tag: the source address
+/// of the default route, found without a name lookup or a packet sent;
+/// failing that (no route), the first IPv4 address the host name resolves
+/// to (not a loopback one if it has another); failing that, 127.0.0.1.
+///
+/// The route comes first because resolving the machine's own name may
+/// wait on DNS or mDNS for seconds where the name is in no hosts file (a
+/// laptop on macOS, for one), and `init` would wait with it.
 fn host_ipv4(host: &str) -> IpAddr {
-    (host, 0)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|addrs| {
-            let v4: Vec<IpAddr> = addrs.map(|a| a.ip()).filter(IpAddr::is_ipv4).collect();
-            v4.iter()
-                .find(|ip| !ip.is_loopback())
-                .or(v4.first())
-                .copied()
-        })
+    first_ipv4(default_route_ipv4, || resolved_ipv4(host))
+}
+
+fn first_ipv4(
+    route: impl FnOnce() -> Option<Ipv4Addr>,
+    resolve: impl FnOnce() -> Option<IpAddr>,
+) -> IpAddr {
+    route()
+        .map(IpAddr::V4)
+        .or_else(resolve)
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// The address a datagram to a public address would leave from: asked of
+/// the kernel by connecting a UDP socket, which sends nothing.
+fn default_route_ipv4() -> Option<Ipv4Addr> {
+    let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    // A documentation address (TEST-NET-1, RFC 5737), reached by the
+    // default route like any public one; nothing is sent to it, only the
+    // route is looked up.
+    socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
+    match socket.local_addr().ok()?.ip() {
+        IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}
+
+fn resolved_ipv4(host: &str) -> Option<IpAddr> {
+    let v4: Vec<IpAddr> = (host, 0)
+        .to_socket_addrs()
+        .ok()?
+        .map(|a| a.ip())
+        .filter(IpAddr::is_ipv4)
+        .collect();
+    v4.iter()
+        .find(|ip| !ip.is_loopback())
+        .or(v4.first())
+        .copied()
 }
 
 fn client_uuid() -> String {
@@ -1409,6 +1444,31 @@ mod tests {
             err.is_config() && err.to_string().contains("baggage value"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_ip_tag_comes_from_the_route_without_a_name_lookup() {
+        let looked_up = std::cell::Cell::new(false);
+        let resolve = || {
+            looked_up.set(true);
+            Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)))
+        };
+        let ip = first_ipv4(|| Some(Ipv4Addr::new(192, 168, 1, 20)), resolve);
+        assert_eq!(ip, IpAddr::V4(Ipv4Addr::new(192, 168, 1, 20)));
+        assert!(!looked_up.get(), "the host name was looked up anyway");
+        // No route: the name; nothing at all: loopback.
+        assert_eq!(
+            first_ipv4(|| None, resolve),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9))
+        );
+        assert_eq!(
+            first_ipv4(|| None, || None),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        // Where the machine has a route, its source address is a real one.
+        if let Some(route) = default_route_ipv4() {
+            assert!(!route.is_unspecified(), "{route}");
+        }
     }
 
     #[test]
