@@ -109,19 +109,19 @@ impl PerOperationSampler {
     /// (an adaptive collector sends one a minute) thus grants no fresh
     /// burst of lower-bound traces.
     pub(crate) fn carry_over_from(&mut self, old: &PerOperationSampler, now: Instant) {
+        let rate = self.lower_bound_rate;
+        let carried = |probabilistic, before: &GuaranteedThroughput| {
+            Arc::new(GuaranteedThroughput {
+                probabilistic,
+                lower_bound: TokenBucket::carried_over(rate, &before.lower_bound, now),
+                lower_bound_rate: rate,
+            })
+        };
         let old_ops = old.operations.read().unwrap_or_else(|e| e.into_inner());
         let ops = self.operations.get_mut().unwrap_or_else(|e| e.into_inner());
         for (name, gt) in ops.iter_mut() {
             if let Some(before) = old_ops.get(name) {
-                *gt = Arc::new(GuaranteedThroughput {
-                    probabilistic: gt.probabilistic,
-                    lower_bound: TokenBucket::carried_over(
-                        self.lower_bound_rate,
-                        &before.lower_bound,
-                        now,
-                    ),
-                    lower_bound_rate: self.lower_bound_rate,
-                });
+                *gt = carried(gt.probabilistic, before);
             }
         }
         for (name, before) in old_ops.iter() {
@@ -129,18 +129,7 @@ impl PerOperationSampler {
                 break;
             }
             if !ops.contains_key(name) {
-                ops.insert(
-                    name.clone(),
-                    Arc::new(GuaranteedThroughput {
-                        probabilistic: self.default,
-                        lower_bound: TokenBucket::carried_over(
-                            self.lower_bound_rate,
-                            &before.lower_bound,
-                            now,
-                        ),
-                        lower_bound_rate: self.lower_bound_rate,
-                    }),
-                );
+                ops.insert(name.clone(), carried(self.default, before));
             }
         }
     }
