@@ -480,10 +480,12 @@ mod tests {
                 || {
                     go.send(()).unwrap();
                     // Until the thread is gone: its slot then has one owner.
-                    while slot.strong_count() > 1 {
+                    // (Whether the thread counts as finished before or after
+                    // its thread-locals are dropped differs between versions
+                    // of std: both are waited for.)
+                    while slot.strong_count() > 1 || !handle.is_finished() {
                         std::thread::yield_now();
                     }
-                    assert!(handle.is_finished());
                 },
             );
             assert_eq!(first, 1);
