@@ -360,8 +360,19 @@ impl Wire for Binary {
     }
 }
 
+/// The name of a float that is not finite: `NaN`, `+Inf` or `-Inf`.
+fn non_finite_name(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
 /// Writes a tag; keys are cut to `max_key` bytes, string and binary values
-/// to `max_len`.
+/// to `max_len`; a float that is not finite goes as a string.
 #[inline(always)]
 fn write_tag<W: Wire>(
     w: &mut W,
@@ -381,10 +392,18 @@ fn write_tag<W: Wire>(
             w.field(out, TType::String, 3);
             w.bytes(out, truncate(v, max_len).as_bytes());
         }
-        TagValue::F64(v) => {
+        TagValue::F64(v) if v.is_finite() => {
             w.i32(out, 1);
             w.field(out, TType::Double, 4);
             w.f64(out, *v);
+        }
+        TagValue::F64(v) => {
+            // JSON has no NaN or infinity: the Jaeger query service failed
+            // to answer any search that found such a value (HTTP 500, or an
+            // empty body), so they go as the strings Go prints for them.
+            w.i32(out, 0);
+            w.field(out, TType::String, 3);
+            w.bytes(out, non_finite_name(*v).as_bytes());
         }
         TagValue::Bool(v) => {
             w.i32(out, 2);
@@ -874,6 +893,49 @@ mod tests {
     }
 
     #[test]
+    fn floats_json_cannot_hold_go_as_strings() {
+        let mut span = sample_span();
+        let values = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1.5];
+        span.tags = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Tag::new(format!("t{i}"), *v))
+            .collect::<Vec<_>>()
+            .into();
+        span.logs = vec![LogRecord {
+            timestamp_us: 1,
+            fields: vec![Tag::new("ratio", f64::NAN)],
+        }]
+        .into();
+        for (protocol, compact) in [(WireProtocol::Compact, true), (WireProtocol::Binary, false)] {
+            let mut enc = encoder(protocol, Envelope::Bare, "svc", &[], 1024);
+            let mut spans = Vec::new();
+            enc.span(&span, Trim::default(), usize::MAX, &mut spans);
+            let mut out = Vec::new();
+            enc.batch(&mut out, &spans, 1, 1, ClientStats::default());
+            let batch = crate::thrift::decode_bare_batch(&out, compact).unwrap();
+            let decoded = &batch.spans[0];
+            let tags = decoded.tags.as_ref().unwrap();
+            let as_text: Vec<(i32, Option<&str>)> = tags
+                .iter()
+                .map(|t| (t.v_type.0, t.v_str.as_deref()))
+                .collect();
+            assert_eq!(
+                as_text[..3],
+                [(0, Some("NaN")), (0, Some("+Inf")), (0, Some("-Inf"))],
+                "{protocol:?}"
+            );
+            assert_eq!(
+                tags[3].v_double.map(|d| d.0.to_bits()),
+                Some((-0.0f64).to_bits())
+            );
+            assert_eq!(tags[4].v_double.map(|d| d.0), Some(1.5));
+            let field = &decoded.logs.as_ref().unwrap()[0].fields[0];
+            assert_eq!((field.v_type.0, field.v_str.as_deref()), (0, Some("NaN")));
+        }
+    }
+
+    #[test]
     fn long_strings_are_truncated_on_char_boundaries() {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("héllo", 3), "hé");
@@ -884,10 +946,11 @@ mod tests {
         let mut g = gen_tag(&t.key, 0);
         match &t.value {
             TagValue::String(v) => g.v_str = Some(v.to_string()),
-            TagValue::F64(v) => {
+            TagValue::F64(v) if v.is_finite() => {
                 g.v_type = gen::TagType(1);
                 g.v_double = Some(OrderedFloat(*v));
             }
+            TagValue::F64(v) => g.v_str = Some(non_finite_name(*v).to_owned()),
             TagValue::Bool(v) => {
                 g.v_type = gen::TagType(2);
                 g.v_bool = Some(*v);
@@ -924,6 +987,10 @@ mod tests {
                 let key = format!("k{i}");
                 match rng.gen_range(0..5) {
                     0 => Tag::new(key, "v".repeat(rng.gen_range(0..200))),
+                    1 if rng.gen_bool(0.1) => Tag::new(
+                        key,
+                        [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][rng.gen_range(0..3)],
+                    ),
                     1 => Tag::new(key, rng.gen::<f64>() * 1e6),
                     2 => Tag::new(key, rng.gen_bool(0.5)),
                     3 => Tag::new(key, int(rng)),
