@@ -1,8 +1,13 @@
 //! The tracer's own observability: the counters of the Go client's metrics
 //! (in the snapshot and through the `metrics` facade), span observers, the
-//! logging reporter and the in-memory reporter.
+//! logging reporter, the in-memory reporter, and the warning a collector URL
+//! without its path gets.
 
 mod env_vars;
+mod support;
+#[path = "../src/thrift/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod thrift;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -148,8 +153,9 @@ fn observers_see_every_span_and_their_panics_are_contained() {
     assert_eq!((m.observer_panics, m.spans_reported), (2, 1), "{m:?}");
 }
 
-/// A `log` logger keeping the records of the span log target.
-struct Capture(Mutex<Vec<String>>);
+/// A `log` logger keeping the records of the span log target, and the
+/// crate's own warnings.
+struct Capture(Mutex<Vec<String>>, Mutex<Vec<String>>);
 
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
@@ -158,6 +164,9 @@ impl log::Log for Capture {
     fn log(&self, record: &log::Record<'_>) {
         if record.target() == "jaeger_tracer::spans" {
             self.0.lock().unwrap().push(record.args().to_string());
+        } else if record.target().starts_with("jaeger_tracer") && record.level() == log::Level::Warn
+        {
+            self.1.lock().unwrap().push(record.args().to_string());
         }
     }
     fn flush(&self) {}
@@ -166,7 +175,10 @@ impl log::Log for Capture {
 fn logger() -> &'static Capture {
     static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
     LOGGER.get_or_init(|| {
-        let l: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        let l: &'static Capture = Box::leak(Box::new(Capture(
+            Mutex::new(Vec::new()),
+            Mutex::new(Vec::new()),
+        )));
         log::set_logger(l).unwrap();
         log::set_max_level(log::LevelFilter::Info);
         l
@@ -195,6 +207,34 @@ fn log_spans_reports_each_span_through_log() {
             .iter()
             .any(|l| l.contains("logged-op") && l.contains(&id)),
         "{lines:?}"
+    );
+}
+
+/// A collector URL without the collector's path: the 404 is reported with
+/// the path a Jaeger collector takes batches at.
+#[test]
+fn a_collector_url_missing_its_path_is_reported_with_the_right_one() {
+    let capture = logger();
+    let server = support::http::HttpServer::start(|r| {
+        if r.target == "/api/traces" {
+            support::http::Reply::Status(202, Vec::new())
+        } else {
+            support::http::Reply::Status(404, b"404 page not found".to_vec())
+        }
+    });
+    let (t, guard) = Tracer::builder("no-path")
+        .with_collector(jaeger_tracer::Collector::new(server.url("/")))
+        .init()
+        .unwrap();
+    drop(t.start("lost"));
+    drop(guard);
+    assert_eq!(t.metrics().spans_failed_to_send, 1);
+    let warnings = capture.1.lock().unwrap().clone();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("404") && w.contains("at /api/traces")),
+        "{warnings:?}"
     );
 }
 

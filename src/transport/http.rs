@@ -359,6 +359,14 @@ impl HttpTransport {
                         "{why} for a {}-byte batch",
                         body.len()
                     )))
+                } else if status == reqwest::StatusCode::NOT_FOUND
+                    && !url.path().ends_with("/api/traces")
+                {
+                    Err(Attempt::Fatal(format!(
+                        "{why}: a Jaeger collector takes batches at /api/traces \
+                         (http://<collector>:14268/api/traces), not at {}",
+                        url.path()
+                    )))
                 } else {
                     Err(Attempt::Fatal(why))
                 }
