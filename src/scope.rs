@@ -166,7 +166,9 @@ impl Span {
 pin_project_lite::pin_project! {
     /// A future with a span active while it is polled; the span finishes when
     /// the future completes, or when it is dropped before (a timeout, the
-    /// losing branch of a `select!`), then with a log `event=cancelled`.
+    /// losing branch of a `select!`), then with a log `event=cancelled`
+    /// (or, dropped by a panic unwinding, `error=true` and a log
+    /// `event=error`).
     #[must_use = "futures do nothing unless polled"]
     pub struct InSpan<F> {
         #[pin]

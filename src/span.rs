@@ -729,9 +729,21 @@ impl Span {
 
     /// Logs `event=cancelled` with `message` on a span still recording (the
     /// future it timed was dropped before completing); a finished span is
-    /// left alone.
+    /// left alone. Dropped by a panic unwinding, the span is marked failed
+    /// instead: `error=true` and a log `event=error` saying so.
     pub(crate) fn log_cancelled(&mut self, message: &'static str) {
-        if self.is_recording() {
+        if !self.is_recording() {
+            return;
+        }
+        if std::thread::panicking() {
+            self.set_tag(ext::ERROR, true);
+            self.log(|f| {
+                f.field(ext::EVENT, "error").field(
+                    ext::MESSAGE,
+                    "a panic unwound through this span's work before it completed",
+                );
+            });
+        } else {
             self.log(|f| {
                 f.field(ext::EVENT, "cancelled")
                     .field(ext::MESSAGE, message);

@@ -555,8 +555,8 @@ fn logs_over_the_cap_keep_the_oldest_and_newest_halves_and_count_the_rest() {
 }
 
 /// A future run in a span and dropped before it completes (a timeout, the
-/// losing branch of a `select!`) leaves its span saying so; one that
-/// completes does not.
+/// losing branch of a `select!`) leaves its span saying so, one a panic
+/// interrupted leaves it failed; one that completes does neither.
 #[test]
 fn a_future_dropped_before_completing_logs_its_span_cancelled() {
     use jaeger_tracer::FutureExt;
@@ -569,19 +569,41 @@ fn a_future_dropped_before_completing_logs_its_span_cancelled() {
     let mut pending = Box::pin(std::future::pending::<()>().in_span(tracer.start("given up")));
     assert!(pending.as_mut().poll(&mut cx).is_pending());
     drop(pending);
+    // A panic in the future's poll: its span is marked failed.
+    let panicking = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut f = Box::pin(
+            std::future::poll_fn(|_| -> Poll<()> { panic!("boom") })
+                .in_span(tracer.start("panicked")),
+        );
+        let _ = f.as_mut().poll(&mut cx);
+    }));
+    assert!(panicking.is_err());
     let mut done = Box::pin(std::future::ready(7).in_span(tracer.start("completed")));
     assert_eq!(done.as_mut().poll(&mut cx), Poll::Ready(7));
     drop(done);
     drop(guard);
-    let all = spans(&sink.wait_for_spans(2, true, Duration::from_secs(5)));
-    let cancelled = |name: &str| {
+    let all = spans(&sink.wait_for_spans(3, true, Duration::from_secs(5)));
+    let event = |name: &str, event: &str| {
         let span = all.iter().find(|s| s.operation_name == name).unwrap();
         span.logs.iter().flatten().any(|log| {
             log.fields
                 .iter()
-                .any(|f| f.key == "event" && f.v_str.as_deref() == Some("cancelled"))
+                .any(|f| f.key == "event" && f.v_str.as_deref() == Some(event))
         })
     };
-    assert!(cancelled("given up"), "{all:?}");
-    assert!(!cancelled("completed"), "{all:?}");
+    let failed = |name: &str| {
+        let span = all.iter().find(|s| s.operation_name == name).unwrap();
+        tag(span, "error").and_then(|t| t.v_bool) == Some(true)
+    };
+    assert!(
+        event("given up", "cancelled") && !failed("given up"),
+        "{all:?}"
+    );
+    assert!(event("panicked", "error") && failed("panicked"), "{all:?}");
+    assert!(!event("panicked", "cancelled"), "{all:?}");
+    assert!(
+        !event("completed", "cancelled") && !failed("completed"),
+        "{all:?}"
+    );
 }
