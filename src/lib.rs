@@ -3,8 +3,9 @@
 //! Spans finished on application threads are moved into a bounded lock-free
 //! queue and never block; a background reporter thread groups the spans of
 //! each local trace (a *segment*), packs them into Thrift batches no larger
-//! than a UDP datagram, and sends them to the Jaeger agent. Every span that
-//! is not delivered is counted with its reason ([`MetricsSnapshot`]).
+//! than a UDP datagram, and sends them to the Jaeger agent (or, over HTTP,
+//! to the collector: [`Collector`]). Every span that is not delivered is
+//! counted with its reason ([`MetricsSnapshot`]).
 //!
 //! Main types:
 //!
@@ -15,7 +16,9 @@
 //! * [`SpanContext`], propagated with [`Tracer::inject`] /
 //!   [`Tracer::extract`] through any [`Injector`] / [`Extractor`] carrier,
 //!   including [`http::HeaderMap`];
-//! * [`sampler`]: const, probabilistic and rate-limiting samplers;
+//! * [`sampler`]: const, probabilistic, rate-limiting and per-operation
+//!   samplers, and the remote sampler that polls the agent for strategies;
+//! * [`ext`]: the OpenTracing convention names of tags and log fields;
 //! * [`scope`]: the active span, on a thread and across `.await`;
 //! * [`global`]: a process-wide tracer that defaults to the no-op tracer;
 //! * [`MetricsSnapshot`] and [`SpanObserver`]: the tracer's own counters and
