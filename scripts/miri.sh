@@ -6,7 +6,8 @@
 #
 #   reporter::spin            the slot's spin lock (`Sync`, its guards)
 #   reporter::pool            records copied into blocks, fields overwritten
-#                             without a drop, the read prefetch
+#                             without a drop, the read prefetch, blocks
+#                             made in place
 #   reporter::queue           the two together across threads: slots
 #                             filled, batched, drained, a thread exiting
 #   propagation::carrier      header values taken without a second check

@@ -82,13 +82,29 @@ impl std::fmt::Debug for Block {
 }
 
 impl Block {
-    /// A block of free slots.
+    /// A block of free slots, made where it will stay, on the heap.
+    ///
+    /// (Built as a value and then boxed, its 14 KiB were made on the stack
+    /// of the thread finishing its first span, and moved: that thread's
+    /// stack kept ~31 KiB more resident for as long as it lived, and a
+    /// thread with a small stack could overflow it.)
+    #[allow(unsafe_code)]
     fn new() -> Box<Block> {
-        Box::new(Block {
-            len: 0,
-            owned: false,
-            recs: std::array::from_fn(|_| empty_record()),
-        })
+        let mut block = Box::<Block>::new_uninit();
+        let at = block.as_mut_ptr();
+        // SAFETY: `at` points to memory allocated for a `Block`; each field
+        // is written once through a raw pointer (no reference to the
+        // uninitialised memory is made), every record of `recs` included,
+        // so the block is initialised when `assume_init` says it is.
+        unsafe {
+            std::ptr::addr_of_mut!((*at).len).write(0);
+            std::ptr::addr_of_mut!((*at).owned).write(false);
+            let recs = std::ptr::addr_of_mut!((*at).recs).cast::<SpanData>();
+            for i in 0..BLOCK {
+                recs.add(i).write(empty_record());
+            }
+            block.assume_init()
+        }
     }
 
     /// Records in use.
