@@ -856,7 +856,8 @@ fn get(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
 fn agent_host_problem(host: &str) -> Option<&'static str> {
     if host.contains("://") {
         return Some(
-            "is a URL, not a host name: give the host alone (a collector URL is JAEGER_ENDPOINT)",
+            "is a URL, not a host name: give the host alone (a collector URL goes in \
+             JAEGER_ENDPOINT or with_collector)",
         );
     }
     let with_port = match host.rsplit_once(':') {
@@ -868,7 +869,9 @@ fn agent_host_problem(host: &str) -> Option<&'static str> {
         }
         None => false,
     };
-    with_port.then_some("carries a port: give the host alone and the port as JAEGER_AGENT_PORT")
+    with_port.then_some(
+        "carries a port: give the host alone and the port apart (JAEGER_AGENT_PORT, with_agent_port)",
+    )
 }
 
 fn parse_bool(variable: &str, value: &str) -> Result<bool, Error> {
