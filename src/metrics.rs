@@ -119,6 +119,20 @@ impl Metrics {
         counter.fetch_add(1, Relaxed);
     }
 
+    /// Counts `n` spans finished after the tracer was closed; the first
+    /// ones are also logged, with the usual cause: a guard dropped at once.
+    #[cold]
+    pub(crate) fn dropped_after_close(&self, n: u64) {
+        if n != 0 && self.dropped_closed.fetch_add(n, Relaxed) == 0 {
+            log::warn!(
+                "jaeger: a span finished after its tracer was closed is dropped (counted in \
+                 spans_dropped_closed, not logged again). Is the TracerGuard kept alive? \
+                 `let (tracer, _) = builder.init()?` drops it, and closes the tracer, at once; \
+                 `let (tracer, _guard) = …` keeps it to the end of the scope"
+            );
+        }
+    }
+
     pub(crate) fn baggage_truncated(&self) {
         Metrics::add(&self.baggage_truncations, 1);
     }

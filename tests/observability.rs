@@ -1,7 +1,7 @@
 //! The tracer's own observability: the counters of the Go client's metrics
 //! (in the snapshot and through the `metrics` facade), span observers, the
-//! logging reporter, the in-memory reporter, and the warning a collector URL
-//! without its path gets.
+//! logging reporter, the in-memory reporter, and the warnings a collector
+//! URL without its path and spans after a close get.
 
 mod env_vars;
 mod support;
@@ -208,6 +208,30 @@ fn log_spans_reports_each_span_through_log() {
             .any(|l| l.contains("logged-op") && l.contains(&id)),
         "{lines:?}"
     );
+}
+
+/// A guard dropped at once (`let (tracer, _) = …`) closes the tracer: the
+/// spans finished after it are counted, and the first one is logged with
+/// that cause, once.
+#[test]
+fn spans_after_a_guard_dropped_at_once_are_warned_of_once() {
+    let capture = logger();
+    let (t, _) = Tracer::builder("guard-dropped")
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    for _ in 0..3 {
+        drop(t.start("late"));
+    }
+    assert_eq!(t.metrics().spans_dropped_closed, 3);
+    let warned = capture
+        .1
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|w| w.contains("TracerGuard") && w.contains("`let (tracer, _guard)"))
+        .count();
+    assert_eq!(warned, 1);
 }
 
 /// A collector URL without the collector's path: the 404 is reported with

@@ -125,7 +125,7 @@ impl Reporter {
     pub(crate) fn report(&self, slot: &SlotCache, span: Box<SpanData>) {
         if let Some(store) = &self.memory {
             if self.queue.is_closed() {
-                Metrics::add(&self.metrics.dropped_closed, 1);
+                self.metrics.dropped_after_close(1);
                 return;
             }
             store.lock().unwrap_or_else(|e| e.into_inner()).push(*span);

@@ -168,7 +168,7 @@ impl Queue {
         // setting the flag, so a span either is seen by that or sees the
         // flag.
         if self.closed.load(Ordering::SeqCst) {
-            Metrics::add(&metrics.dropped_closed, 1);
+            metrics.dropped_after_close(1);
             return Some(false);
         }
         spans.put_box(span);
@@ -217,7 +217,7 @@ impl Queue {
     fn send(&self, batch: Batch, metrics: &Metrics) -> bool {
         let n = batch.len();
         if self.closed.load(Ordering::SeqCst) {
-            Metrics::add(&metrics.dropped_closed, n as u64);
+            metrics.dropped_after_close(n as u64);
             return false;
         }
         let before = self.queued.fetch_add(n, Ordering::Relaxed);
@@ -237,7 +237,7 @@ impl Queue {
             }
             Err(TrySendError::Disconnected(_)) => {
                 self.queued.fetch_sub(n, Ordering::Relaxed);
-                Metrics::add(&metrics.dropped_closed, n as u64);
+                metrics.dropped_after_close(n as u64);
                 false
             }
         }
