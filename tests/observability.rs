@@ -1,7 +1,7 @@
 //! The tracer's own observability: the counters of the Go client's metrics
 //! (in the snapshot and through the `metrics` facade), span observers, the
 //! logging reporter, the in-memory reporter, and the warnings a collector
-//! URL without its path and spans after a close get.
+//! URL without its path, a refused redirect and spans after a close get.
 
 mod env_vars;
 mod support;
@@ -208,6 +208,36 @@ fn log_spans_reports_each_span_through_log() {
             .any(|l| l.contains("logged-op") && l.contains(&id)),
         "{lines:?}"
     );
+}
+
+/// A redirect the spans cannot follow is reported with where it pointed,
+/// without the credentials a `Location` may carry.
+#[test]
+fn a_refused_redirect_is_reported_with_its_target_and_no_credentials() {
+    let capture = logger();
+    let server = support::http::HttpServer::start(|_| {
+        support::http::Reply::WithHeaders(
+            301,
+            vec![(
+                "Location",
+                "https://bob:hunter2@traces.example/api/traces".into(),
+            )],
+        )
+    });
+    let (t, guard) = Tracer::builder("redirected")
+        .with_collector(jaeger_tracer::Collector::new(server.url("/api/traces")))
+        .init()
+        .unwrap();
+    drop(t.start("lost"));
+    drop(guard);
+    assert_eq!(t.metrics().spans_failed_to_send, 1);
+    let warnings = capture.1.lock().unwrap().clone();
+    let warning = warnings
+        .iter()
+        .find(|w| w.contains("301"))
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(warning.contains("traces.example/api/traces"), "{warning}");
+    assert!(!warning.contains("hunter2"), "{warning}");
 }
 
 /// A guard dropped at once (`let (tracer, _) = …`) closes the tracer: the

@@ -349,7 +349,7 @@ impl HttpTransport {
                         .headers()
                         .get(reqwest::header::LOCATION)
                         .and_then(|l| l.to_str().ok())
-                        .unwrap_or("nowhere");
+                        .map_or_else(|| "nowhere".to_owned(), redact_url);
                     Err(Attempt::Fatal(format!(
                         "{why} redirecting to {to:?}, which would drop the spans: \
                          set the collector endpoint to the URL it points to"
