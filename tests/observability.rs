@@ -210,6 +210,19 @@ fn log_spans_reports_each_span_through_log() {
     );
 }
 
+/// Sends one span to a collector at `url` that fails it; the crate's
+/// warnings logged so far.
+fn one_span_failing_to(capture: &Capture, url: String) -> Vec<String> {
+    let (t, guard) = Tracer::builder("failing-collector")
+        .with_collector(jaeger_tracer::Collector::new(url))
+        .init()
+        .unwrap();
+    drop(t.start("lost"));
+    drop(guard);
+    assert_eq!(t.metrics().spans_failed_to_send, 1);
+    capture.1.lock().unwrap().clone()
+}
+
 /// A redirect the spans cannot follow is reported with where it pointed,
 /// without the credentials a `Location` may carry.
 #[test]
@@ -224,14 +237,7 @@ fn a_refused_redirect_is_reported_with_its_target_and_no_credentials() {
             )],
         )
     });
-    let (t, guard) = Tracer::builder("redirected")
-        .with_collector(jaeger_tracer::Collector::new(server.url("/api/traces")))
-        .init()
-        .unwrap();
-    drop(t.start("lost"));
-    drop(guard);
-    assert_eq!(t.metrics().spans_failed_to_send, 1);
-    let warnings = capture.1.lock().unwrap().clone();
+    let warnings = one_span_failing_to(capture, server.url("/api/traces"));
     let warning = warnings
         .iter()
         .find(|w| w.contains("301"))
@@ -276,14 +282,7 @@ fn a_collector_url_missing_its_path_is_reported_with_the_right_one() {
             support::http::Reply::Status(404, b"404 page not found".to_vec())
         }
     });
-    let (t, guard) = Tracer::builder("no-path")
-        .with_collector(jaeger_tracer::Collector::new(server.url("/")))
-        .init()
-        .unwrap();
-    drop(t.start("lost"));
-    drop(guard);
-    assert_eq!(t.metrics().spans_failed_to_send, 1);
-    let warnings = capture.1.lock().unwrap().clone();
+    let warnings = one_span_failing_to(capture, server.url("/"));
     assert!(
         warnings
             .iter()
