@@ -138,7 +138,13 @@ impl Collector {
         self
     }
 
-    /// An extra header sent with every batch.
+    /// An extra header sent with every batch; a name given twice sends both
+    /// values. The headers describing the body (`Content-Type`,
+    /// `Content-Length`, `Transfer-Encoding`, `Content-Encoding`) and
+    /// `Host`, `Connection` are the client's own, and `Authorization` is
+    /// given here only without [`with_basic_auth`](Self::with_basic_auth) or
+    /// [`with_bearer_token`](Self::with_bearer_token): `init` answers a
+    /// config error naming the header otherwise.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -204,13 +210,17 @@ impl Collector {
         for (k, v) in &self.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| Error::config(format!("invalid collector header name {k:?}")))?;
+            if let Some(why) = header_problem(&name, self.auth.is_some()) {
+                return Err(Error::config(format!("collector header {k:?}: {why}")));
+            }
             let mut value = HeaderValue::from_str(v).map_err(|_| {
                 Error::config(format!(
                     "the value of collector header {k:?} is not a valid header value"
                 ))
             })?;
             value.set_sensitive(true);
-            headers.insert(name, value);
+            // Every value given is sent, as given twice.
+            headers.append(name, value);
         }
         if let Some(auth) = &self.auth {
             let raw = match auth {
@@ -249,6 +259,30 @@ impl Collector {
             runtime: None,
             client: None,
         })
+    }
+}
+
+/// Why an extra header cannot be sent as given: the ones describing the
+/// body are the client's own (a collector answers 400 to any other
+/// `Content-Type`), and `Authorization` is not set twice.
+fn header_problem(name: &HeaderName, has_auth: bool) -> Option<&'static str> {
+    use reqwest::header::{CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+    if *name == CONTENT_TYPE {
+        Some("the body is Thrift, sent as application/x-thrift; a collector rejects any other type")
+    } else if [
+        CONTENT_LENGTH,
+        TRANSFER_ENCODING,
+        CONTENT_ENCODING,
+        CONNECTION,
+        HOST,
+    ]
+    .contains(name)
+    {
+        Some("set by the HTTP client from the body and the endpoint; it cannot be given")
+    } else if *name == AUTHORIZATION && has_auth {
+        Some("credentials are already set by with_basic_auth or with_bearer_token")
+    } else {
+        None
     }
 }
 
@@ -538,6 +572,38 @@ mod tests {
             .into_transport()
             .unwrap_err()
             .is_config());
+        for name in [
+            "Content-Type",
+            "content-length",
+            "Transfer-Encoding",
+            "Host",
+        ] {
+            let err = Collector::new("http://x")
+                .with_header(name, "text/plain")
+                .into_transport()
+                .unwrap_err();
+            assert!(err.is_config(), "{err}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let err = Collector::new("http://x")
+            .with_bearer_token("t")
+            .with_header("Authorization", "Basic eA==")
+            .into_transport()
+            .unwrap_err();
+        assert!(err.to_string().contains("already set"), "{err}");
+        // Without credentials of its own, a custom scheme is the user's.
+        let t = Collector::new("http://x")
+            .with_header("Authorization", "Custom k")
+            .into_transport()
+            .unwrap();
+        assert_eq!(t.headers[AUTHORIZATION], "Custom k");
+        let t = Collector::new("http://x")
+            .with_header("x-tag", "a")
+            .with_header("X-Tag", "b")
+            .into_transport()
+            .unwrap();
+        let values: Vec<_> = t.headers.get_all("x-tag").iter().collect();
+        assert_eq!(values, ["a", "b"]);
         assert!(Collector::new("http://x")
             .with_root_certificate_pem(b"not pem".to_vec())
             .into_transport()
