@@ -1450,6 +1450,46 @@ mod tests {
     }
 
     #[test]
+    fn process_tags_leaving_no_room_for_spans_are_an_error_naming_the_limit() {
+        let tags = |b: TracerBuilder| {
+            (0..8).fold(b, |b, i| {
+                b.with_tag(format!("deployment.{i}"), "x".repeat(60))
+            })
+        };
+        let err = tags(Tracer::builder("s").with_agent_host("127.0.0.1"))
+            .with_max_packet_size(512)
+            .init()
+            .unwrap_err();
+        assert!(err.is_config(), "{err}");
+        for part in ["process tags", "512", "JAEGER_REPORTER_MAX_PACKET_SIZE"] {
+            assert!(err.to_string().contains(part), "{part} not in: {err}");
+        }
+        let err = tags(Tracer::builder("s"))
+            .with_collector(
+                Collector::new("http://127.0.0.1:9/api/traces").with_max_batch_bytes(512),
+            )
+            .init()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("Collector::with_max_batch_bytes"),
+            "{err}"
+        );
+        // With room for spans, the same tags are fine.
+        let (_tracer, guard) = tags(Tracer::builder("s").with_agent_host("127.0.0.1"))
+            .with_max_packet_size(1500)
+            .init()
+            .unwrap();
+        drop(guard);
+        // And the defaults leave room in the smallest packet allowed.
+        let (_tracer, guard) = Tracer::builder("s")
+            .with_agent_host("127.0.0.1")
+            .with_max_packet_size(512)
+            .init()
+            .unwrap();
+        drop(guard);
+    }
+
+    #[test]
     fn the_ip_tag_comes_from_the_route_without_a_name_lookup() {
         let looked_up = std::cell::Cell::new(false);
         let resolve = || {

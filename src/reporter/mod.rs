@@ -84,6 +84,7 @@ impl Reporter {
         config: ReporterConfig,
         transport: Box<dyn Transport>,
     ) -> Result<Self, Error> {
+        worker::check_room(&config, &*transport)?;
         let queue = Arc::new(Queue::new(config.queue_size));
         // Bounded, so that sending allocates nothing: a block of an
         // unbounded channel allocated by an application thread and freed by

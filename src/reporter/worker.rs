@@ -11,10 +11,13 @@ use std::sync::atomic::AtomicBool;
 use super::queue::Queue;
 use super::segment::{OpenSegments, Packet, Segment, TraceIdHash};
 use super::{Control, ReporterConfig};
-use crate::encode::{encoder, ClientStats, Encode, Trim};
-use crate::id::TraceId;
+use crate::encode::{encoder, ClientStats, Encode, Envelope, Trim};
+use crate::error::Error;
+use crate::id::{SpanId, TraceId};
 use crate::metrics::Metrics;
-use crate::span::SpanData;
+use crate::span::{ReferenceType, SpanData, WireRef};
+use crate::span_context::Flags;
+use crate::tag::{Tag, Tags};
 use crate::transport::Transport;
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -60,6 +63,59 @@ struct Worker {
     spare: Vec<Segment>,
 }
 
+/// Checks that a batch of this process leaves room in `transport`'s
+/// payload for a bare span: one with a 64-byte operation name, a parent and
+/// its tags trimmed away. Otherwise every span would be dropped as too large.
+pub(super) fn check_room(config: &ReporterConfig, transport: &dyn Transport) -> Result<(), Error> {
+    let mut encoder = encoder(
+        transport.protocol(),
+        transport.envelope(),
+        &config.service_name,
+        &config.process_tags,
+        config.max_tag_value_len,
+    );
+    let mut tags = Tags::new();
+    tags.push(Tag::new("k", "v"));
+    let bare = SpanData {
+        trace_id: TraceId::new(u64::MAX, u64::MAX),
+        span_id: SpanId::new(u64::MAX),
+        parent_id: SpanId::new(u64::MAX),
+        flags: Flags::SAMPLED,
+        operation_name: "o".repeat(64.min(config.max_tag_value_len)).into(),
+        references: vec![WireRef {
+            kind: ReferenceType::ChildOf,
+            trace_id: TraceId::new(u64::MAX, u64::MAX),
+            span_id: SpanId::new(u64::MAX),
+        }]
+        .into(),
+        start: i64::MAX as u64,
+        end: i64::MAX as u64,
+        tags,
+        logs: Vec::new().into(),
+        local_root: false,
+    };
+    let trim = Trim {
+        logs: true,
+        tags: true,
+    };
+    let span = encoder.span(&bare, trim, config.max_tag_value_len, &mut Vec::new());
+    let (overhead, max) = (encoder.overhead(), transport.max_payload());
+    if overhead + span <= max {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "a batch of service {:?} with {} process tags takes {overhead} bytes before its spans, \
+         leaving no room for a {span}-byte span in the maximum payload of {max} bytes \
+         ({}); raise it or send fewer or shorter process tags",
+        config.service_name,
+        config.process_tags.len(),
+        match transport.envelope() {
+            Envelope::AgentCall => "JAEGER_REPORTER_MAX_PACKET_SIZE, with_max_packet_size",
+            Envelope::Bare => "Collector::with_max_batch_bytes",
+        },
+    )))
+}
+
 pub(super) fn run(
     config: ReporterConfig,
     transport: Box<dyn Transport>,
@@ -95,11 +151,7 @@ pub(super) fn run(
         failing: false,
         spare: Vec::new(),
     };
-    if budget == 0 {
-        log::error!(
-            "jaeger: a batch needs more than the maximum payload of {max_payload} bytes; every span will be dropped as too large"
-        );
-    }
+    // `check_room` made sure spans fit.
     let tick = (w.flush_interval / 4).clamp(Duration::from_millis(1), Duration::from_secs(1));
     crate::clock::recalibrate();
     let mut next_tick = Instant::now() + tick;
