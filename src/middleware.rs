@@ -67,7 +67,9 @@ fn url_tag(url: &reqwest::Url) -> String {
 /// the caller's span when the headers carry one (every configured format),
 /// tagged `span.kind=server`, `http.method`, `http.url` (without any
 /// `user:password@` part), then
-/// `http.status_code`, and `error=true` on a 5xx or a service error. The
+/// `http.status_code`, and `error=true` on a 5xx or a service error (whose
+/// message is logged with `event=error`; the service's error type is
+/// therefore `Display`, as `Infallible` and tower's `BoxError` are). The
 /// span is the active one while the inner service runs.
 #[derive(Clone)]
 pub struct TraceLayer {
@@ -130,6 +132,7 @@ impl<S> fmt::Debug for TraceService<S> {
 impl<S, B, R> tower_service::Service<Request<B>> for TraceService<S>
 where
     S: tower_service::Service<Request<B>, Response = Response<R>>,
+    S::Error: fmt::Display,
 {
     type Response = Response<R>;
     type Error = S::Error;
@@ -207,6 +210,7 @@ impl<F> fmt::Debug for Traced<F> {
 impl<F, R, E> Future for Traced<F>
 where
     F: Future<Output = Result<Response<R>, E>>,
+    E: fmt::Display,
 {
     type Output = Result<Response<R>, E>;
 
@@ -225,8 +229,11 @@ where
                         this.span.set_tag(ext::ERROR, true);
                     }
                 }
-                Err(_) => {
-                    this.span.set_tag(ext::ERROR, true);
+                Err(e) => {
+                    this.span.set_tag(ext::ERROR, true).log(|f| {
+                        f.field(ext::EVENT, "error")
+                            .field(ext::MESSAGE, e.to_string());
+                    });
                 }
             }
             this.span.finish();

@@ -141,22 +141,20 @@ async fn client_and_server_spans_form_one_trace() {
 }
 
 /// A service to call the layer with directly: it answers 204 to
-/// everything, or (`answers: false`) never answers.
+/// everything, never answers (`answers: false`), or fails (`fails: true`).
 #[derive(Clone)]
 struct Stub {
     answers: bool,
+    fails: bool,
 }
 
 type StubFuture = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Result<http::Response<()>, std::convert::Infallible>>
-            + Send,
-    >,
+    Box<dyn std::future::Future<Output = Result<http::Response<()>, std::io::Error>> + Send>,
 >;
 
 impl tower_service::Service<http::Request<()>> for Stub {
     type Response = http::Response<()>;
-    type Error = std::convert::Infallible;
+    type Error = std::io::Error;
     type Future = StubFuture;
 
     fn poll_ready(
@@ -169,6 +167,11 @@ impl tower_service::Service<http::Request<()>> for Stub {
     fn call(&mut self, _: http::Request<()>) -> Self::Future {
         if !self.answers {
             return Box::pin(std::future::pending());
+        }
+        if self.fails {
+            return Box::pin(std::future::ready(Err(std::io::Error::other(
+                "the database is unreachable",
+            ))));
         }
         let mut resp = http::Response::new(());
         *resp.status_mut() = http::StatusCode::NO_CONTENT;
@@ -198,8 +201,13 @@ async fn urls_are_tagged_without_their_credentials() {
     let resp = send(&tracer, http.get(url)).await.unwrap();
     assert_eq!(resp.status(), 200);
     // A request in absolute form with credentials, straight to the layer.
-    let mut service =
-        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: true });
+    let mut service = tower_layer::Layer::layer(
+        &TraceLayer::new(tracer.clone()),
+        Stub {
+            answers: true,
+            fails: false,
+        },
+    );
     let request = http::Request::builder()
         .uri("http://bob:hunter2@example.com:8080/x?q=1")
         .body(())
@@ -247,8 +255,13 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
         .init()
         .unwrap();
     // Server side: the layer's future dropped while the service runs.
-    let mut service =
-        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: false });
+    let mut service = tower_layer::Layer::layer(
+        &TraceLayer::new(tracer.clone()),
+        Stub {
+            answers: false,
+            fails: false,
+        },
+    );
     let request = http::Request::builder().uri("/slow").body(()).unwrap();
     let call = tower_service::Service::call(&mut service, request);
     assert!(tokio::time::timeout(Duration::from_millis(50), call)
@@ -270,8 +283,13 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
         .await
         .is_err());
     // An answered request is not logged as cancelled.
-    let mut answered =
-        tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers: true });
+    let mut answered = tower_layer::Layer::layer(
+        &TraceLayer::new(tracer.clone()),
+        Stub {
+            answers: true,
+            fails: false,
+        },
+    );
     let request = http::Request::builder().uri("/fast").body(()).unwrap();
     tower_service::Service::call(&mut answered, request)
         .await
@@ -305,4 +323,45 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
     assert!(cancelled("/slow", false), "server span: {all:?}");
     assert!(cancelled("/hang", false), "client span: {all:?}");
     assert!(!cancelled("/fast", true), "answered span: {all:?}");
+}
+
+/// A service answering an error (not a response) leaves a span marked
+/// failed with the error's message, not one that only says `error=true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_error_is_logged_with_its_message() {
+    let sink = UdpSink::start();
+    let (tracer, guard) = Tracer::builder("mw-service-error")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap();
+    let mut service = tower_layer::Layer::layer(
+        &TraceLayer::new(tracer.clone()),
+        Stub {
+            answers: true,
+            fails: true,
+        },
+    );
+    let request = http::Request::builder().uri("/orders").body(()).unwrap();
+    let err = tower_service::Service::call(&mut service, request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the database is unreachable");
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
+    let all = spans(&sink.wait_for_spans(1, true, Duration::from_secs(5)));
+    let span = &all[0];
+    assert_eq!(tag(span, "error").and_then(|t| t.v_bool), Some(true));
+    assert!(tag(span, "http.status_code").is_none(), "{span:?}");
+    let logged = span.logs.iter().flatten().any(|log| {
+        let field = |k: &str| {
+            log.fields
+                .iter()
+                .find(|f| f.key == k)
+                .and_then(|f| f.v_str.as_deref())
+        };
+        field("event") == Some("error") && field("message") == Some("the database is unreachable")
+    });
+    assert!(logged, "the error's message was not logged: {span:?}");
 }
