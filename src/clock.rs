@@ -1,8 +1,14 @@
 //! Span timestamps: wall-clock microseconds, read cheaply.
 //!
-//! The wall clock is read once per process and paired with a monotonic
-//! instant; the *reference clock* is that anchor plus the monotonic time
-//! elapsed, so durations never go negative when the wall clock is stepped.
+//! The *reference clock* is the wall clock read once, paired with a
+//! monotonic instant, plus the monotonic time elapsed since: durations never
+//! go negative when the wall clock is stepped. A step is still followed: at
+//! each reporter tick ([`recalibrate`]) the wall clock is read again, and
+//! when it is more than a millisecond from the reference clock (NTP stepped
+//! it, a leap second, a virtual machine resumed: the monotonic clock stops
+//! while a machine sleeps) the pair is taken anew. Otherwise every span of
+//! a long-lived process would be shifted from other processes' spans by
+//! each step since it started. (Slewing moves both clocks alike.)
 //!
 //! Reading the monotonic clock costs a `clock_gettime` call (20–40 ns on a
 //! virtual machine, a third of a span's cost). Where the kernel itself keeps
@@ -16,20 +22,36 @@
 //! conversion is being published, timestamps come from the reference clock.
 //! Re-anchoring at every tick keeps the two clocks within a microsecond or
 //! so of each other; the rate is measured over the whole time since the
-//! first calibration sample.
+//! first calibration sample (a step of the wall clock moves that sample
+//! along, so the rate is not skewed by it).
 //!
 //! A span's start and end need not even be converted where they are taken:
 //! a [`stamp`] is the raw counter reading (marked by its top bit), and the
 //! reporter thread converts it ([`micros`]) when it encodes the span. Both
-//! ends of a span are then converted by the same conversion.
+//! ends of a span are then converted by the same conversion, and its
+//! duration is kept across a step. (Where there is no counter, a span open
+//! while a step is followed gets the step in its duration, or a duration of
+//! zero for a step back.)
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-static ANCHOR: OnceLock<(u64, Instant)> = OnceLock::new();
+/// The monotonic instant of the reference clock's pair.
+static ORIGIN: OnceLock<Instant> = OnceLock::new();
+/// Wall-clock nanoseconds at [`ORIGIN`]: the wall clock read with it, moved
+/// by each step of the wall clock followed since.
+static WALL_AT_ORIGIN: AtomicU64 = AtomicU64::new(0);
 
-fn anchor() -> &'static (u64, Instant) {
-    ANCHOR.get_or_init(|| (system_time_nanos(SystemTime::now()), Instant::now()))
+/// A wall clock further than this from the reference clock was stepped.
+const STEP: Duration = Duration::from_millis(1);
+
+fn origin() -> Instant {
+    *ORIGIN.get_or_init(|| {
+        let now = Instant::now();
+        WALL_AT_ORIGIN.store(system_time_nanos(SystemTime::now()), Relaxed);
+        now
+    })
 }
 
 fn system_time_nanos(t: SystemTime) -> u64 {
@@ -40,13 +62,60 @@ fn system_time_nanos(t: SystemTime) -> u64 {
 
 /// Nanoseconds since the Unix epoch by the reference clock.
 fn reference_nanos() -> u64 {
-    let (wall, mono) = anchor();
-    wall + mono.elapsed().as_nanos() as u64
+    let origin = origin();
+    WALL_AT_ORIGIN.load(Relaxed) + origin.elapsed().as_nanos() as u64
 }
 
 /// Microseconds since the Unix epoch by the reference clock.
 fn reference_micros() -> u64 {
     reference_nanos() / 1000
+}
+
+/// The wall-clock nanoseconds at [`ORIGIN`] that the wall clock gives now:
+/// from the tightest of a few (monotonic, wall, monotonic) readings, or
+/// `None` when this thread was held up in each.
+fn wall_at_origin_now() -> Option<u64> {
+    let origin = origin();
+    let mut best: Option<(Duration, u64)> = None;
+    for _ in 0..3 {
+        let before = origin.elapsed();
+        let wall = system_time_nanos(SystemTime::now());
+        #[cfg(test)]
+        let wall = wall.saturating_add_signed(tests::WALL_STEP.load(Relaxed));
+        let after = origin.elapsed();
+        let width = after.saturating_sub(before);
+        let mid = (before + width / 2).as_nanos() as u64;
+        if best.is_none_or(|(w, _)| width < w) {
+            best = Some((width, wall.saturating_sub(mid)));
+        }
+    }
+    best.filter(|(width, _)| *width < STEP / 2)
+        .map(|(_, at)| at)
+}
+
+/// Takes the reference clock's pair anew when the wall clock was stepped
+/// (see the module's notes); returns the step followed, in nanoseconds
+/// (zero when none was).
+fn follow_wall_clock() -> i64 {
+    follow(&WALL_AT_ORIGIN, wall_at_origin_now())
+}
+
+/// Moves `anchor` to `now` when they are further apart than [`STEP`].
+fn follow(anchor: &AtomicU64, now: Option<u64>) -> i64 {
+    let Some(now) = now else {
+        return 0;
+    };
+    let was = anchor.load(Relaxed);
+    let step = now as i64 - was as i64;
+    if step.unsigned_abs() <= STEP.as_nanos() as u64 {
+        return 0;
+    }
+    anchor.store(now, Relaxed);
+    log::info!(
+        "jaeger: the wall clock was stepped by {:+.6} s; span timestamps follow it",
+        step as f64 / 1e9
+    );
+    step
 }
 
 /// A stamp's top bit: set when the rest is a raw counter reading.
@@ -100,6 +169,8 @@ pub(crate) fn now_micros() -> u64 {
 pub(crate) fn recalibrate() {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     tsc::recalibrate();
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    follow_wall_clock();
 }
 
 /// True when timestamps come from the fast clock (always false where
@@ -257,6 +328,15 @@ mod tsc {
             // Another reporter is calibrating right now.
             return;
         };
+        let stepped = super::follow_wall_clock();
+        if stepped != 0 {
+            // The rate is measured from the first sample to now by the
+            // reference clock, which just moved by the step: so does the
+            // first sample.
+            if let Some((_, ns0)) = &mut cal.baseline {
+                *ns0 = ns0.saturating_add_signed(stepped);
+            }
+        }
         if *cal.usable.get_or_insert_with(clocksource_is_tsc) {
             step(&mut cal);
         }
@@ -362,6 +442,45 @@ mod tsc {
             }
         }
 
+        /// The wall clock stepped 20 ms forward, then back: the next tick
+        /// follows each step, the rate measured stays what it was, and a
+        /// span open across a step keeps its duration.
+        #[test]
+        fn a_stepped_wall_clock_is_followed_without_skewing_the_rate() {
+            use super::super::tests::WALL_STEP;
+            use super::super::{micros, stamp, system_time_micros};
+            use std::sync::atomic::Ordering::Relaxed;
+            use std::time::SystemTime;
+            let Some(_one) = calibrated_now() else {
+                return;
+            };
+            let rate = CALIBRATOR.lock().unwrap().mult;
+            for step in [20_000_000i64, 0] {
+                let opened = stamp();
+                WALL_STEP.store(step, Relaxed);
+                let wall = || system_time_micros(SystemTime::now()) as i64 + step / 1000;
+                // (A reporter thread of another test may follow it first.)
+                super::super::recalibrate();
+                let closed = stamp();
+                let fast = now_micros().expect("the counter is still used") as i64;
+                assert!(
+                    (fast - wall()).abs() < 1_000,
+                    "followed: {fast} vs {}",
+                    wall()
+                );
+                let mult = CALIBRATOR.lock().unwrap().mult;
+                assert!(
+                    mult.abs_diff(rate) <= rate / 1000,
+                    "rate {rate} became {mult}"
+                );
+                let duration = micros(closed) - micros(opened);
+                assert!(
+                    duration < 5_000,
+                    "a span open across the step lasted {duration} µs"
+                );
+            }
+        }
+
         #[test]
         fn raw_stamps_convert_to_the_time_they_were_taken() {
             use super::super::{micros, stamp, RAW};
@@ -428,6 +547,27 @@ mod tests {
         assert!(b >= a);
         // Within a second of the wall clock: the anchor was taken moments ago.
         assert!(wall.abs_diff(b) < 1_000_000, "{wall} vs {b}");
+    }
+
+    /// How far the wall clock is made to step, in nanoseconds.
+    pub(super) static WALL_STEP: std::sync::atomic::AtomicI64 =
+        std::sync::atomic::AtomicI64::new(0);
+
+    #[test]
+    fn only_a_wall_clock_further_than_a_millisecond_off_is_followed() {
+        let now = wall_at_origin_now().expect("a reading within half a millisecond");
+        // Where the wall clock is now, by the pair taken at the start.
+        assert!(now.abs_diff(WALL_AT_ORIGIN.load(Relaxed)) < 1_000_000);
+        let was = 1_800_000_000_000_000_000;
+        let anchor = AtomicU64::new(was);
+        assert_eq!(follow(&anchor, Some(was + 900_000)), 0);
+        assert_eq!(follow(&anchor, Some(was - 900_000)), 0);
+        assert_eq!(follow(&anchor, None), 0);
+        assert_eq!(anchor.load(Relaxed), was);
+        assert_eq!(follow(&anchor, Some(was - 3_000_000_000)), -3_000_000_000);
+        assert_eq!(anchor.load(Relaxed), was - 3_000_000_000);
+        assert_eq!(follow(&anchor, Some(was + 1_100_000)), 3_001_100_000);
+        assert_eq!(anchor.load(Relaxed), was + 1_100_000);
     }
 
     #[test]
