@@ -1,6 +1,8 @@
 //! What a thread that finishes a sampled span costs in memory while it
 //! lives: its slot's block of records (14 KiB) and its span box, against
-//! the same threads finishing no span.
+//! the same threads finishing no span. A thread idle for a second gives
+//! its block back: the same number of threads started once the first have
+//! idled 2 s take those blocks again rather than new memory.
 //!
 //! ```sh
 //! cargo run --release --example thread_memory          # 1,000 threads
@@ -44,19 +46,16 @@ fn stacks_kib(stack_kib: u64) -> u64 {
     total
 }
 
-/// Runs `threads` threads that each finish a span (`with_span`) or not,
-/// and measures while they are all alive.
-fn case(threads: usize, with_span: bool) {
-    const STACK_KIB: u64 = 256;
-    let (tracer, guard) = Tracer::builder("thread-memory")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(9)
-        .init()
-        .expect("a tracer");
-    let before = rss_kib();
+/// Starts `threads` threads that each finish a span (`with_span`) or
+/// not, and returns once they are all alive (they exit at `exit`).
+fn wave(
+    tracer: &Tracer,
+    threads: usize,
+    with_span: bool,
+    exit: &Arc<Barrier>,
+) -> Vec<std::thread::JoinHandle<()>> {
     let alive = Arc::new(Barrier::new(threads + 1));
-    let exit = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
+    let handles = (0..threads)
         .map(|_| {
             let (tracer, alive, exit) = (tracer.clone(), alive.clone(), exit.clone());
             std::thread::Builder::new()
@@ -72,7 +71,29 @@ fn case(threads: usize, with_span: bool) {
         })
         .collect();
     alive.wait();
+    handles
+}
+
+const STACK_KIB: u64 = 256;
+
+/// Runs `threads` threads that each finish a span (`with_span`) or not,
+/// and measures while they are all alive; then, once they have been idle
+/// for 2 s, as many more.
+fn case(threads: usize, with_span: bool) {
+    let (tracer, guard) = Tracer::builder("thread-memory")
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(9)
+        .init()
+        .expect("a tracer");
+    let exit = Arc::new(Barrier::new(2 * threads + 1));
+    let before = rss_kib();
+    let mut handles = wave(&tracer, threads, with_span, &exit);
     let (during, stacks) = (rss_kib(), stacks_kib(STACK_KIB));
+    // Idle threads give their blocks back within a second.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let idle = rss_kib();
+    handles.extend(wave(&tracer, threads, with_span, &exit));
+    let second = rss_kib().saturating_sub(idle);
     exit.wait();
     for h in handles {
         h.join().expect("the thread ends");
@@ -80,10 +101,12 @@ fn case(threads: usize, with_span: bool) {
     drop(guard);
     let grown = during.saturating_sub(before);
     println!(
-        "{threads} threads {}: +{grown} KiB resident ({} KiB a thread), of which stacks {stacks} KiB ({} a thread)",
+        "{threads} threads {}: +{grown} KiB resident ({} KiB a thread), of which stacks {stacks} KiB ({} a thread); \
+         {threads} more once those idled 2 s: +{second} KiB ({} a thread)",
         if with_span { "that each finished a sampled span" } else { "without a span" },
         grown / threads as u64,
         stacks / threads as u64,
+        second / threads as u64,
     );
 }
 

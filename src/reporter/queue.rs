@@ -13,6 +13,9 @@
 //!
 //! The bound is on spans, not batches: a batch that would take the channel
 //! past `capacity` spans is dropped and counted.
+//!
+//! A slot holds a block of records while its thread finishes spans; a
+//! thread idle for [`IDLE_SWEEPS`] sweeps gives it back to the pool.
 
 use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,11 +31,22 @@ use crate::span::SpanData;
 /// A batch: a block of span records.
 type Batch = Box<pool::Block>;
 
-/// One thread's finished spans, not yet in the channel.
+/// One thread's finished spans, not yet in the channel: in a block the
+/// slot holds while its thread finishes spans, and gives back once the
+/// thread has finished none for [`IDLE_SWEEPS`] sweeps (a thread that
+/// lives on idle, one of a large pool, say, keeps no 14 KiB block).
 #[derive(Debug)]
 struct Slot {
-    spans: SpinLock<Batch>,
+    spans: SpinLock<Option<Batch>>,
+    /// Sweeps of the reporter thread that found the slot empty, in a row
+    /// (only that thread counts them).
+    idle_sweeps: AtomicUsize,
 }
+
+/// Sweeps in a row that find a thread's slot empty before its block goes
+/// back to the pool: a quarter of a second to a second (a sweep every 4 to
+/// 16 ms); the thread's next span takes one again, off the usual path.
+const IDLE_SWEEPS: usize = 64;
 
 /// A thread's slot in one queue, once it has one, kept where the thread
 /// finds its tracer (see [`Queue::push_via`]).
@@ -143,7 +157,8 @@ impl Queue {
         // Its block from the pool (this thread's spare, a returned one, or
         // a new one): the slot holds one block while the thread lives.
         let slot = Arc::new(Slot {
-            spans: SpinLock::new(pool::block()),
+            spans: SpinLock::new(Some(pool::block())),
+            idle_sweeps: AtomicUsize::new(0),
         });
         self.slots
             .lock()
@@ -162,7 +177,7 @@ impl Queue {
         span: &mut Option<Box<SpanData>>,
         metrics: &Metrics,
     ) -> Option<bool> {
-        let mut spans = slot.spans.try_lock()?;
+        let mut held = slot.spans.try_lock()?;
         let span = span.take()?;
         // Checked under the slot's lock: a close empties every slot after
         // setting the flag, so a span either is seen by that or sees the
@@ -171,11 +186,22 @@ impl Queue {
             metrics.dropped_after_close(1);
             return Some(false);
         }
+        let spans = match &mut *held {
+            Some(spans) => spans,
+            None => held.insert(Self::block_again()),
+        };
         spans.put_box(span);
         if !spans.is_full() {
             return Some(false);
         }
-        Some(self.send_full(&mut spans, metrics))
+        Some(self.send_full(spans, metrics))
+    }
+
+    /// A block for a slot that gave its own back, idle.
+    #[cold]
+    #[inline(never)]
+    fn block_again() -> Batch {
+        pool::block()
     }
 
     /// Sends a full slot's batch (once every [`pool::BLOCK`] spans: out of the
@@ -282,14 +308,27 @@ impl Queue {
         let mut earlier: Vec<Batch> = Vec::new();
         for slot in &slots {
             let spans = {
-                let mut spans = slot.spans.lock();
+                let mut held = slot.spans.lock();
+                let Some(spans) = &mut *held else {
+                    continue;
+                };
                 if spans.is_empty() {
+                    let idle = slot.idle_sweeps.load(Ordering::Relaxed) + 1;
+                    slot.idle_sweeps.store(idle, Ordering::Relaxed);
+                    if idle >= IDLE_SWEEPS {
+                        let block = held.take();
+                        drop(held);
+                        if let Some(block) = block {
+                            pool::give_back(block);
+                        }
+                    }
                     continue;
                 }
+                slot.idle_sweeps.store(0, Ordering::Relaxed);
                 // Under the slot's lock, every earlier batch of its thread
                 // is in the channel: those come first.
                 self.take_channel(|batch| earlier.push(batch));
-                std::mem::replace(&mut *spans, pool::emptied_block())
+                std::mem::replace(spans, pool::emptied_block())
             };
             for batch in earlier.drain(..) {
                 taken += batch.len();
@@ -306,7 +345,9 @@ impl Queue {
         self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|s| Arc::strong_count(s) > 1 || !s.spans.lock().is_empty());
+            .retain(|s| {
+                Arc::strong_count(s) > 1 || s.spans.lock().as_ref().is_some_and(|b| !b.is_empty())
+            });
         taken
     }
 
@@ -331,7 +372,7 @@ impl Queue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|s| s.spans.lock().len())
+            .map(|s| s.spans.lock().as_ref().map_or(0, |b| b.len()))
             .sum();
         self.queued.load(Ordering::Relaxed) + in_slots
     }
@@ -492,6 +533,42 @@ mod tests {
         });
         assert_eq!(q.drain(|_| {}), 1, "the refilled slot was kept");
         assert_eq!(q.slots.lock().unwrap().len(), 0, "then let go");
+    }
+
+    /// A thread that stops finishing spans gives its slot's block back
+    /// after `IDLE_SWEEPS` sweeps found nothing (one span in between starts
+    /// the count over), and takes one again with its next span.
+    #[test]
+    fn an_idle_threads_slot_gives_its_block_back_and_takes_one_again() {
+        let q = Queue::new(1000);
+        let m = Metrics::default();
+        let cache = SlotCache::default();
+        q.push_via(&cache, span(false), &m);
+        let slot = cache.0.get().expect("a slot").clone();
+        let holds_block = || slot.spans.lock().is_some();
+        assert_eq!(q.drain(|_| {}), 1);
+        for _ in 0..IDLE_SWEEPS - 1 {
+            assert_eq!(q.drain(|_| {}), 0);
+        }
+        q.push_via(&cache, span(false), &m);
+        assert_eq!(q.drain(|_| {}), 1);
+        for _ in 0..IDLE_SWEEPS - 1 {
+            q.drain(|_| {});
+        }
+        assert!(holds_block(), "given back before the thread was idle long");
+        q.drain(|_| {});
+        assert!(
+            !holds_block(),
+            "kept by a thread idle for IDLE_SWEEPS sweeps"
+        );
+        assert_eq!(q.len(), 0);
+        // Its next spans take a block again, and none is lost.
+        for _ in 0..BATCH + 1 {
+            q.push_via(&cache, span(false), &m);
+        }
+        assert!(holds_block());
+        assert_eq!(q.len(), BATCH + 1);
+        assert_eq!(q.drain(|_| {}), BATCH + 1);
     }
 
     #[test]
