@@ -156,5 +156,34 @@ fn inject_extract(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sampled, unsampled, inject_extract);
+/// `global::tracer()`, as code that cannot be handed a tracer calls it
+/// per span: on one thread, and on two at once (each call timed as the
+/// wall time of both threads' calls over their number).
+fn global_tracer(c: &mut Criterion) {
+    let (tracer, _guard) = tracer(true);
+    jaeger_tracer::global::set_tracer(tracer);
+    let mut group = c.benchmark_group("global");
+    group.bench_function("tracer", |b| {
+        b.iter(|| black_box(jaeger_tracer::global::tracer()));
+    });
+    group.bench_function("tracer_2_threads", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..iters {
+                            black_box(jaeger_tracer::global::tracer());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        });
+    });
+    group.finish();
+    jaeger_tracer::global::take_tracer();
+}
+
+criterion_group!(benches, sampled, unsampled, inject_extract, global_tracer);
 criterion_main!(benches);

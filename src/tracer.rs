@@ -283,6 +283,31 @@ pub struct Tracer {
     inner: Option<Arc<Handle>>,
 }
 
+/// A reference to a tracer that keeps it from closing no more than it
+/// keeps it alive: what a thread remembers of the global tracer.
+pub(crate) struct WeakTracer(Option<std::sync::Weak<Handle>>);
+
+impl WeakTracer {
+    /// The no-op tracer's.
+    pub(crate) const NOOP: WeakTracer = WeakTracer(None);
+
+    /// The tracer, unless it is gone (the no-op tracer never is).
+    #[inline]
+    pub(crate) fn upgrade(&self) -> Option<Tracer> {
+        match &self.0 {
+            None => Some(Tracer::noop()),
+            Some(weak) => weak.upgrade().map(|h| Tracer { inner: Some(h) }),
+        }
+    }
+}
+
+impl Tracer {
+    /// A reference that does not keep this tracer alive.
+    pub(crate) fn downgrade(&self) -> WeakTracer {
+        WeakTracer(self.inner.as_ref().map(Arc::downgrade))
+    }
+}
+
 impl fmt::Debug for Tracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.inner() {
