@@ -104,7 +104,8 @@ pub(super) fn check_room(config: &ReporterConfig, transport: &dyn Transport) -> 
         return Ok(());
     }
     Err(Error::config(format!(
-        "a batch of service {:?} with {} process tags takes {overhead} bytes before its spans, \
+        "a batch of service {:?} with {} process tags (jaeger.version, hostname, ip and \
+         client-uuid among them) takes {overhead} bytes before its spans, \
          leaving no room for a {span}-byte span in the maximum payload of {max} bytes \
          ({}); raise it or send fewer or shorter process tags",
         config.service_name,
