@@ -140,6 +140,24 @@ async fn client_and_server_spans_form_one_trace() {
     );
 }
 
+/// A tracer named `name` sending to `sink`.
+fn reporting_to(sink: &UdpSink, name: &str) -> (Tracer, jaeger_tracer::TracerGuard) {
+    Tracer::builder(name)
+        .with_agent_host("127.0.0.1")
+        .with_agent_port(sink.port())
+        .init()
+        .unwrap()
+}
+
+/// A [`Stub`] behind the layer.
+fn traced_stub(
+    tracer: &Tracer,
+    answers: bool,
+    fails: bool,
+) -> jaeger_tracer::middleware::TraceService<Stub> {
+    tower_layer::Layer::layer(&TraceLayer::new(tracer.clone()), Stub { answers, fails })
+}
+
 /// A service to call the layer with directly: it answers 204 to
 /// everything, never answers (`answers: false`), or fails (`fails: true`).
 #[derive(Clone)]
@@ -182,11 +200,7 @@ impl tower_service::Service<http::Request<()>> for Stub {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn urls_are_tagged_without_their_credentials() {
     let sink = UdpSink::start();
-    let (tracer, guard) = Tracer::builder("mw-credentials")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(sink.port())
-        .init()
-        .unwrap();
+    let (tracer, guard) = reporting_to(&sink, "mw-credentials");
     let app = Router::new()
         .route("/orders", get(|| async { "ok" }))
         .layer(TraceLayer::new(tracer.clone()));
@@ -201,13 +215,7 @@ async fn urls_are_tagged_without_their_credentials() {
     let resp = send(&tracer, http.get(url)).await.unwrap();
     assert_eq!(resp.status(), 200);
     // A request in absolute form with credentials, straight to the layer.
-    let mut service = tower_layer::Layer::layer(
-        &TraceLayer::new(tracer.clone()),
-        Stub {
-            answers: true,
-            fails: false,
-        },
-    );
+    let mut service = traced_stub(&tracer, true, false);
     let request = http::Request::builder()
         .uri("http://bob:hunter2@example.com:8080/x?q=1")
         .body(())
@@ -249,19 +257,9 @@ async fn urls_are_tagged_without_their_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
     let sink = UdpSink::start();
-    let (tracer, guard) = Tracer::builder("mw-cancelled")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(sink.port())
-        .init()
-        .unwrap();
+    let (tracer, guard) = reporting_to(&sink, "mw-cancelled");
     // Server side: the layer's future dropped while the service runs.
-    let mut service = tower_layer::Layer::layer(
-        &TraceLayer::new(tracer.clone()),
-        Stub {
-            answers: false,
-            fails: false,
-        },
-    );
+    let mut service = traced_stub(&tracer, false, false);
     let request = http::Request::builder().uri("/slow").body(()).unwrap();
     let call = tower_service::Service::call(&mut service, request);
     assert!(tokio::time::timeout(Duration::from_millis(50), call)
@@ -283,13 +281,7 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
         .await
         .is_err());
     // An answered request is not logged as cancelled.
-    let mut answered = tower_layer::Layer::layer(
-        &TraceLayer::new(tracer.clone()),
-        Stub {
-            answers: true,
-            fails: false,
-        },
-    );
+    let mut answered = traced_stub(&tracer, true, false);
     let request = http::Request::builder().uri("/fast").body(()).unwrap();
     tower_service::Service::call(&mut answered, request)
         .await
@@ -330,18 +322,8 @@ async fn a_request_given_up_before_its_answer_is_logged_as_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_error_is_logged_with_its_message() {
     let sink = UdpSink::start();
-    let (tracer, guard) = Tracer::builder("mw-service-error")
-        .with_agent_host("127.0.0.1")
-        .with_agent_port(sink.port())
-        .init()
-        .unwrap();
-    let mut service = tower_layer::Layer::layer(
-        &TraceLayer::new(tracer.clone()),
-        Stub {
-            answers: true,
-            fails: true,
-        },
-    );
+    let (tracer, guard) = reporting_to(&sink, "mw-service-error");
+    let mut service = traced_stub(&tracer, true, true);
     let request = http::Request::builder().uri("/orders").body(()).unwrap();
     let err = tower_service::Service::call(&mut service, request)
         .await

@@ -63,17 +63,22 @@ struct Worker {
     spare: Vec<Segment>,
 }
 
-/// Checks that a batch of this process leaves room in `transport`'s
-/// payload for a bare span: one with a 64-byte operation name, a parent and
-/// its tags trimmed away. Otherwise every span would be dropped as too large.
-pub(super) fn check_room(config: &ReporterConfig, transport: &dyn Transport) -> Result<(), Error> {
-    let mut encoder = encoder(
+/// The encoder of this process's batches for `transport`.
+fn process_encoder(config: &ReporterConfig, transport: &dyn Transport) -> Box<dyn Encode> {
+    encoder(
         transport.protocol(),
         transport.envelope(),
         &config.service_name,
         &config.process_tags,
         config.max_tag_value_len,
-    );
+    )
+}
+
+/// Checks that a batch of this process leaves room in `transport`'s
+/// payload for a bare span: one with a 64-byte operation name, a parent and
+/// its tags trimmed away. Otherwise every span would be dropped as too large.
+pub(super) fn check_room(config: &ReporterConfig, transport: &dyn Transport) -> Result<(), Error> {
+    let mut encoder = process_encoder(config, transport);
     let mut tags = Tags::new();
     tags.push(Tag::new("k", "v"));
     let bare = SpanData {
@@ -125,13 +130,7 @@ pub(super) fn run(
     metrics: Arc<Metrics>,
     wake: Arc<AtomicBool>,
 ) {
-    let mut encoder = encoder(
-        transport.protocol(),
-        transport.envelope(),
-        &config.service_name,
-        &config.process_tags,
-        config.max_tag_value_len,
-    );
+    let mut encoder = process_encoder(&config, &*transport);
     let max_payload = transport.max_payload();
     let budget = max_payload.saturating_sub(encoder.overhead());
     let mut w = Worker {
