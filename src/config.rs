@@ -445,31 +445,16 @@ impl TracerBuilder {
             self.queue_size = n;
         }
         if let Some(v) = get(l, ENV_REPORTER_FLUSH_INTERVAL) {
-            let d = parse_duration(&v)
-                .map_err(|why| Error::env(ENV_REPORTER_FLUSH_INTERVAL, &v, why))?;
-            if d.is_zero() {
-                return Err(Error::env(
-                    ENV_REPORTER_FLUSH_INTERVAL,
-                    &v,
-                    "must be positive",
-                ));
-            }
-            self.flush_interval = d;
+            self.flush_interval = positive_duration(ENV_REPORTER_FLUSH_INTERVAL, &v)?;
         }
         if let Some(v) = get(l, ENV_REPORTER_LOG_SPANS) {
             self.log_spans = parse_bool(ENV_REPORTER_LOG_SPANS, &v)?;
         }
         if let Some(v) = get(l, ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL) {
-            let d = parse_duration(&v)
-                .map_err(|why| Error::env(ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL, &v, why))?;
-            if d.is_zero() {
-                return Err(Error::env(
-                    ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL,
-                    &v,
-                    "must be positive",
-                ));
-            }
-            self.agent_resolve_interval = Some(d);
+            self.agent_resolve_interval = Some(positive_duration(
+                ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL,
+                &v,
+            )?);
         }
         if let Some(v) = get(l, ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED) {
             if parse_bool(ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED, &v)? {
@@ -843,6 +828,15 @@ impl TracerBuilder {
         crate::global::set_tracer(tracer.clone());
         Ok((tracer, guard))
     }
+}
+
+/// The duration `value` of variable `var`, which must be positive.
+fn positive_duration(var: &str, value: &str) -> Result<Duration, Error> {
+    let d = parse_duration(value).map_err(|why| Error::env(var, value, why))?;
+    if d.is_zero() {
+        return Err(Error::env(var, value, "must be positive"));
+    }
+    Ok(d)
 }
 
 fn get(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
