@@ -41,7 +41,9 @@ pub const SPAN_KIND_PRODUCER: &str = "producer";
 pub const SPAN_KIND_CONSUMER: &str = "consumer";
 
 /// `http.url` (string): the request's URL (this crate's middleware leaves
-/// out any `user:password@` part).
+/// out any `user:password@` part, and replaces the values of query
+/// parameters that are secrets, such as a pre-signed URL's `Signature` or
+/// an `access_token`, by `REDACTED`).
 pub const HTTP_URL: &str = "http.url";
 /// `http.method` (string): the request's method (`GET`, `POST`).
 pub const HTTP_METHOD: &str = "http.method";

@@ -45,28 +45,91 @@ fn default_name(method: &Method, _uri: &Uri) -> String {
 }
 
 /// The `http.url` tag of a request's URI: as it is, but for any
-/// `user:password@` part, which a trace must not carry.
+/// `user:password@` part, which a trace must not carry, and the values of
+/// the query parameters that are secrets ([`SECRET_PARAMS`]).
 fn uri_tag(uri: &Uri) -> String {
-    match uri.authority() {
+    let url = match uri.authority() {
         Some(a) if a.as_str().contains('@') => crate::transport::http::redact_url(&uri.to_string()),
         _ => uri.to_string(),
-    }
+    };
+    redact_query(url)
 }
 
 /// The `http.url` tag of a client request's URL: as it is, but for any
-/// `user:password@` part, which a trace must not carry.
+/// `user:password@` part, which a trace must not carry, and the values of
+/// the query parameters that are secrets ([`SECRET_PARAMS`]).
 fn url_tag(url: &reqwest::Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
+    let url = if url.username().is_empty() && url.password().is_none() {
         url.as_str().to_owned()
     } else {
         crate::transport::http::redact_url(url.as_str())
+    };
+    redact_query(url)
+}
+
+/// Query parameters whose values are secrets, matched without regard to
+/// case: the signatures and credentials of pre-signed URLs (AWS S3,
+/// Google Cloud Storage, Azure shared access signatures) and OAuth 2
+/// bearer tokens (RFC 6750 §2.3). Anyone who reads the trace could
+/// otherwise use the URL.
+const SECRET_PARAMS: [&str; 8] = [
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "access_token",
+];
+
+/// What a secret parameter's value becomes in the tag.
+const REDACTED: &str = "REDACTED";
+
+/// Whether the query pair `pair` (`key=value`) has a secret value.
+fn secret_pair(pair: &str) -> Option<&str> {
+    let (key, _) = pair.split_once('=')?;
+    SECRET_PARAMS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(key))
+        .then_some(key)
+}
+
+/// `url` with the values of its secret query parameters replaced by
+/// [`REDACTED`]; `url` itself (no copy) when it has none.
+fn redact_query(url: String) -> String {
+    let Some(q) = url.find('?') else {
+        return url;
+    };
+    let end = url[q..].find('#').map_or(url.len(), |i| q + i);
+    let query = &url[q + 1..end];
+    if !query.split('&').any(|p| secret_pair(p).is_some()) {
+        return url;
     }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..=q]);
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match secret_pair(pair) {
+            Some(key) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            None => out.push_str(pair),
+        }
+    }
+    out.push_str(&url[end..]);
+    out
 }
 
 /// A tower layer that starts a server span for each request: the child of
 /// the caller's span when the headers carry one (every configured format),
 /// tagged `span.kind=server`, `http.method`, `http.url` (without any
-/// `user:password@` part), then
+/// `user:password@` part or the values of secret query parameters such as
+/// pre-signed URLs' signatures and `access_token`), then
 /// `http.status_code`, and `error=true` on a 5xx or a service error (whose
 /// message is logged with `event=error`; the service's error type is
 /// therefore `Display`, as `Infallible` and tower's `BoxError` are). The
@@ -245,7 +308,8 @@ where
 /// Sends `request` inside a client span (a child of the active span),
 /// with the span's context injected into the request headers: tagged
 /// `span.kind=client`, `http.method`, `http.url` (without any
-/// `user:password@` part), `peer.hostname`,
+/// `user:password@` part or the values of secret query parameters),
+/// `peer.hostname`,
 /// `peer.port`, then `http.status_code`, and `error=true` on a 5xx or a
 /// failure (logged with the error message). When the returned future is
 /// dropped before the answer (a timeout), the span finishes with a log
@@ -289,4 +353,28 @@ pub async fn send(
     }
     span.0.finish();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_query;
+
+    #[test]
+    fn only_secret_query_values_are_redacted() {
+        let cases = [
+            ("/a", "/a"),
+            ("/a?", "/a?"),
+            ("/a?q=1&flag&=x", "/a?q=1&flag&=x"),
+            (
+                "/a?Signature=s&q=1#sig=frag",
+                "/a?Signature=REDACTED&q=1#sig=frag",
+            ),
+            ("/a?SIG=&sig=b", "/a?SIG=REDACTED&sig=REDACTED"),
+            ("/a?signature_version=2", "/a?signature_version=2"),
+            ("/a?q=access_token%3Dx", "/a?q=access_token%3Dx"),
+        ];
+        for (url, tag) in cases {
+            assert_eq!(redact_query(url.to_owned()), tag, "{url}");
+        }
+    }
 }

@@ -211,13 +211,16 @@ async fn urls_are_tagged_without_their_credentials() {
     // A client URL with credentials (reqwest moves them into a Basic
     // authorization header itself; the tag must not have them either way).
     let http = reqwest::Client::new();
-    let url = format!("http://alice:s3cret@{addr}/orders?page=2");
+    // Its query carries a pre-signed URL's secrets (any case).
+    let url = format!(
+        "http://alice:s3cret@{addr}/orders?page=2&X-Amz-Signature=abcdef0123&x-amz-security-token=T0KEN&sort=asc"
+    );
     let resp = send(&tracer, http.get(url)).await.unwrap();
     assert_eq!(resp.status(), 200);
     // A request in absolute form with credentials, straight to the layer.
     let mut service = traced_stub(&tracer, true, false);
     let request = http::Request::builder()
-        .uri("http://bob:hunter2@example.com:8080/x?q=1")
+        .uri("http://bob:hunter2@example.com:8080/x?q=1&access_token=eyJhb.payload&sig=AzureSig%3D")
         .body(())
         .unwrap();
     let resp = tower_service::Service::call(&mut service, request)
@@ -234,18 +237,28 @@ async fn urls_are_tagged_without_their_credentials() {
         .filter_map(|s| tag(s, "http.url").and_then(|t| t.v_str.clone()))
         .collect();
     urls.sort();
+    let query = "page=2&X-Amz-Signature=REDACTED&x-amz-security-token=REDACTED&sort=asc";
     let mut expected = vec![
-        format!("http://{addr}/orders?page=2"),
-        "/orders?page=2".to_owned(),
-        "http://example.com:8080/x?q=1".to_owned(),
+        format!("http://{addr}/orders?{query}"),
+        format!("/orders?{query}"),
+        "http://example.com:8080/x?q=1&access_token=REDACTED&sig=REDACTED".to_owned(),
     ];
     expected.sort();
     assert_eq!(urls, expected);
     let secret_anywhere = all.iter().any(|s| {
         s.tags.iter().flatten().any(|t| {
-            t.v_str
-                .as_deref()
-                .is_some_and(|v| v.contains("s3cret") || v.contains("hunter2"))
+            t.v_str.as_deref().is_some_and(|v| {
+                [
+                    "s3cret",
+                    "hunter2",
+                    "abcdef0123",
+                    "T0KEN",
+                    "eyJhb",
+                    "AzureSig",
+                ]
+                .iter()
+                .any(|secret| v.contains(secret))
+            })
         })
     });
     assert!(!secret_anywhere, "a credential reached a tag: {all:?}");
