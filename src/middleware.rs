@@ -35,6 +35,7 @@ use crate::ext;
 use crate::scope;
 use crate::span::Span;
 use crate::tracer::Tracer;
+use crate::transport::http::{redact_query, redact_url};
 
 type NameFn = Arc<dyn Fn(&Method, &Uri) -> String + Send + Sync>;
 
@@ -46,83 +47,25 @@ fn default_name(method: &Method, _uri: &Uri) -> String {
 
 /// The `http.url` tag of a request's URI: as it is, but for any
 /// `user:password@` part, which a trace must not carry, and the values of
-/// the query parameters that are secrets ([`SECRET_PARAMS`]).
+/// the query parameters that are secrets (see
+/// `transport::http::SECRET_PARAMS`).
 fn uri_tag(uri: &Uri) -> String {
-    let url = match uri.authority() {
-        Some(a) if a.as_str().contains('@') => crate::transport::http::redact_url(&uri.to_string()),
-        _ => uri.to_string(),
-    };
-    redact_query(url)
+    match uri.authority() {
+        Some(a) if a.as_str().contains('@') => redact_url(&uri.to_string()),
+        _ => redact_query(uri.to_string()),
+    }
 }
 
 /// The `http.url` tag of a client request's URL: as it is, but for any
 /// `user:password@` part, which a trace must not carry, and the values of
-/// the query parameters that are secrets ([`SECRET_PARAMS`]).
+/// the query parameters that are secrets (see
+/// `transport::http::SECRET_PARAMS`).
 fn url_tag(url: &reqwest::Url) -> String {
-    let url = if url.username().is_empty() && url.password().is_none() {
-        url.as_str().to_owned()
+    if url.username().is_empty() && url.password().is_none() {
+        redact_query(url.as_str().to_owned())
     } else {
-        crate::transport::http::redact_url(url.as_str())
-    };
-    redact_query(url)
-}
-
-/// Query parameters whose values are secrets, matched without regard to
-/// case: the signatures and credentials of pre-signed URLs (AWS S3,
-/// Google Cloud Storage, Azure shared access signatures) and OAuth 2
-/// bearer tokens (RFC 6750 §2.3). Anyone who reads the trace could
-/// otherwise use the URL.
-const SECRET_PARAMS: [&str; 8] = [
-    "AWSAccessKeyId",
-    "Signature",
-    "sig",
-    "X-Goog-Signature",
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "access_token",
-];
-
-/// What a secret parameter's value becomes in the tag.
-const REDACTED: &str = "REDACTED";
-
-/// Whether the query pair `pair` (`key=value`) has a secret value.
-fn secret_pair(pair: &str) -> Option<&str> {
-    let (key, _) = pair.split_once('=')?;
-    SECRET_PARAMS
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(key))
-        .then_some(key)
-}
-
-/// `url` with the values of its secret query parameters replaced by
-/// [`REDACTED`]; `url` itself (no copy) when it has none.
-fn redact_query(url: String) -> String {
-    let Some(q) = url.find('?') else {
-        return url;
-    };
-    let end = url[q..].find('#').map_or(url.len(), |i| q + i);
-    let query = &url[q + 1..end];
-    if !query.split('&').any(|p| secret_pair(p).is_some()) {
-        return url;
+        redact_url(url.as_str())
     }
-    let mut out = String::with_capacity(url.len());
-    out.push_str(&url[..=q]);
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        match secret_pair(pair) {
-            Some(key) => {
-                out.push_str(key);
-                out.push('=');
-                out.push_str(REDACTED);
-            }
-            None => out.push_str(pair),
-        }
-    }
-    out.push_str(&url[end..]);
-    out
 }
 
 /// A tower layer that starts a server span for each request: the child of
@@ -353,28 +296,4 @@ pub async fn send(
     }
     span.0.finish();
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_query;
-
-    #[test]
-    fn only_secret_query_values_are_redacted() {
-        let cases = [
-            ("/a", "/a"),
-            ("/a?", "/a?"),
-            ("/a?q=1&flag&=x", "/a?q=1&flag&=x"),
-            (
-                "/a?Signature=s&q=1#sig=frag",
-                "/a?Signature=REDACTED&q=1#sig=frag",
-            ),
-            ("/a?SIG=&sig=b", "/a?SIG=REDACTED&sig=REDACTED"),
-            ("/a?signature_version=2", "/a?signature_version=2"),
-            ("/a?q=access_token%3Dx", "/a?q=access_token%3Dx"),
-        ];
-        for (url, tag) in cases {
-            assert_eq!(redact_query(url.to_owned()), tag, "{url}");
-        }
-    }
 }

@@ -84,17 +84,18 @@ impl fmt::Debug for Collector {
     }
 }
 
-/// The URL without any `user:password@` part. One that does not parse is
-/// shown as given (an error about it must show what was wrong), but for
-/// what comes before an `@` in its host part.
+/// The URL without any `user:password@` part or the values of its secret
+/// query parameters ([`SECRET_PARAMS`]). One that does not parse is shown
+/// as given (an error about it must show what was wrong), but for what
+/// comes before an `@` in its host part and those values.
 pub(crate) fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
             let _ = u.set_username("");
             let _ = u.set_password(None);
-            u.to_string()
+            redact_query(u.to_string())
         }
-        Ok(u) => u.to_string(),
+        Ok(u) => redact_query(u.to_string()),
         Err(_) => {
             let (scheme, rest) = match url.find("://") {
                 Some(i) => url.split_at(i + 3),
@@ -102,11 +103,69 @@ pub(crate) fn redact_url(url: &str) -> String {
             };
             let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
             match rest[..host_end].rfind('@') {
-                Some(at) => format!("{scheme}<redacted>@{}", &rest[at + 1..]),
-                None => url.to_owned(),
+                Some(at) => redact_query(format!("{scheme}<redacted>@{}", &rest[at + 1..])),
+                None => redact_query(url.to_owned()),
             }
         }
     }
+}
+
+/// Query parameters whose values are secrets, matched without regard to
+/// case: the signatures and credentials of pre-signed URLs (AWS S3,
+/// Google Cloud Storage, Azure shared access signatures) and OAuth 2
+/// bearer tokens (RFC 6750 §2.3). Anyone who reads the trace or the log
+/// could otherwise use the URL.
+pub(crate) const SECRET_PARAMS: [&str; 8] = [
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "access_token",
+];
+
+/// What a secret parameter's value becomes in the tag.
+const REDACTED: &str = "REDACTED";
+
+/// Whether the query pair `pair` (`key=value`) has a secret value.
+fn secret_pair(pair: &str) -> Option<&str> {
+    let (key, _) = pair.split_once('=')?;
+    SECRET_PARAMS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(key))
+        .then_some(key)
+}
+
+/// `url` with the values of its secret query parameters replaced by
+/// [`REDACTED`]; `url` itself (no copy) when it has none.
+pub(crate) fn redact_query(url: String) -> String {
+    let Some(q) = url.find('?') else {
+        return url;
+    };
+    let end = url[q..].find('#').map_or(url.len(), |i| q + i);
+    let query = &url[q + 1..end];
+    if !query.split('&').any(|p| secret_pair(p).is_some()) {
+        return url;
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..=q]);
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match secret_pair(pair) {
+            Some(key) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            None => out.push_str(pair),
+        }
+    }
+    out.push_str(&url[end..]);
+    out
 }
 
 impl Collector {
@@ -501,6 +560,30 @@ impl Transport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_secret_query_values_are_redacted() {
+        let cases = [
+            ("/a", "/a"),
+            ("/a?", "/a?"),
+            ("/a?q=1&flag&=x", "/a?q=1&flag&=x"),
+            (
+                "/a?Signature=s&q=1#sig=frag",
+                "/a?Signature=REDACTED&q=1#sig=frag",
+            ),
+            ("/a?SIG=&sig=b", "/a?SIG=REDACTED&sig=REDACTED"),
+            ("/a?signature_version=2", "/a?signature_version=2"),
+            ("/a?q=access_token%3Dx", "/a?q=access_token%3Dx"),
+        ];
+        // The endpoint in logs and in `Debug` too.
+        assert_eq!(
+            redact_url("https://u:p@collector:14268/api/traces?access_token=t0k"),
+            "https://collector:14268/api/traces?access_token=REDACTED"
+        );
+        for (url, tag) in cases {
+            assert_eq!(redact_query(url.to_owned()), tag, "{url}");
+        }
+    }
 
     #[test]
     fn endpoints_are_shown_without_credentials_even_when_they_do_not_parse() {
