@@ -71,8 +71,8 @@ pub const ENV_REPORTER_ATTEMPT_RECONNECTING_DISABLED: &str =
 pub const ENV_REPORTER_ATTEMPT_RECONNECT_INTERVAL: &str =
     "JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL";
 /// Deprecated form of [`ENV_SAMPLING_ENDPOINT`], read when that is unset:
-/// the agent's `host:port` (as the Java client reads it) or a URL (as the
-/// Go client does).
+/// the agent's `host:port` (as the Java client reads it; a host alone
+/// means its port 5778) or a URL (as the Go client does).
 pub const ENV_SAMPLER_MANAGER_HOST_PORT: &str = "JAEGER_SAMPLER_MANAGER_HOST_PORT";
 
 /// Every variable this tracer reads.
@@ -893,13 +893,15 @@ impl RemoteEnv {
             remote.endpoint = Some(url);
         } else if let Some(v) = get(lookup, ENV_SAMPLER_MANAGER_HOST_PORT) {
             // A URL as the Go client takes it, or `host:port` as the Java
-            // client does.
-            let url = if v.contains("://") {
-                v.clone()
-            } else {
+            // client does; a host alone is the agent's, whose sampling
+            // port is 5778 (not HTTP's 80).
+            let host_port = !v.contains("://");
+            let url = if host_port {
                 format!("http://{v}/sampling")
+            } else {
+                v.clone()
             };
-            let parsed = reqwest::Url::parse(&url)
+            let mut parsed = reqwest::Url::parse(&url)
                 .map_err(|e| Error::env(ENV_SAMPLER_MANAGER_HOST_PORT, &redact_url(&v), e))?;
             if parsed.host_str().is_none_or(str::is_empty) {
                 return Err(Error::env(
@@ -908,6 +910,12 @@ impl RemoteEnv {
                     "names no host",
                 ));
             }
+            let url = if host_port && parsed.port().is_none() && !v.ends_with(":80") {
+                let _ = parsed.set_port(Some(crate::sampler::DEFAULT_SAMPLING_PORT));
+                parsed.to_string()
+            } else {
+                url
+            };
             remote.endpoint = Some(url);
         }
         if let Some(v) = get(lookup, ENV_SAMPLER_MAX_OPERATIONS) {
@@ -1148,6 +1156,32 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    /// `JAEGER_SAMPLER_MANAGER_HOST_PORT` without a port names the agent,
+    /// whose sampling port is 5778: not HTTP's 80. A port given, 80 among
+    /// them, and a URL are kept as they are.
+    #[test]
+    fn a_sampling_manager_host_without_a_port_means_the_agents_port() {
+        let endpoint = |v: &str| {
+            RemoteEnv::read(&env(&[(ENV_SAMPLER_MANAGER_HOST_PORT, v)]))
+                .unwrap()
+                .endpoint
+                .unwrap()
+        };
+        let cases = [
+            ("jaeger-agent", "http://jaeger-agent:5778/sampling"),
+            ("[::1]", "http://[::1]:5778/sampling"),
+            ("jaeger-agent:5779", "http://jaeger-agent:5779/sampling"),
+            ("jaeger-agent:80", "http://jaeger-agent:80/sampling"),
+            (
+                "http://jaeger-agent/sampling",
+                "http://jaeger-agent/sampling",
+            ),
+        ];
+        for (value, url) in cases {
+            assert_eq!(endpoint(value), url, "{value}");
+        }
     }
 
     /// Const samplers are recognised (the tracer answers "never" without a

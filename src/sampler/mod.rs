@@ -18,7 +18,8 @@ pub use probabilistic::ProbabilisticSampler;
 pub use rate_limiting::RateLimitingSampler;
 pub use remote::{
     RemoteSampler, RemoteSamplerBuilder, RemoteSamplerStats, DEFAULT_INITIAL_RATE,
-    DEFAULT_REFRESH_INTERVAL, DEFAULT_SAMPLING_ENDPOINT, MIN_REFRESH_INTERVAL,
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_SAMPLING_ENDPOINT, DEFAULT_SAMPLING_PORT,
+    MIN_REFRESH_INTERVAL,
 };
 
 use std::fmt;

@@ -13,6 +13,9 @@ use crate::id::TraceId;
 
 /// Default sampling endpoint (`JAEGER_SAMPLING_ENDPOINT`).
 pub const DEFAULT_SAMPLING_ENDPOINT: &str = "http://127.0.0.1:5778/sampling";
+
+/// The port of the agent's sampling endpoint (`DEFAULT_SAMPLING_ENDPOINT`'s).
+pub const DEFAULT_SAMPLING_PORT: u16 = 5778;
 /// Default poll period (`JAEGER_SAMPLER_REFRESH_INTERVAL`).
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// Shortest poll period accepted: at most ten queries a second to the
@@ -183,7 +186,7 @@ impl RemoteSamplerBuilder {
             } else {
                 agent_host.to_owned()
             };
-            self.endpoint = Some(format!("http://{host}:5778/sampling"));
+            self.endpoint = Some(format!("http://{host}:{DEFAULT_SAMPLING_PORT}/sampling"));
         }
         self
     }
