@@ -14,6 +14,13 @@ use crate::encode::{Envelope, WireProtocol};
 /// restarted container, a changed DNS record) is followed.
 pub(crate) const RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How long after a failed first lookup the host name is looked up again:
+/// the datagrams meanwhile fail at once (counted), rather than each asking
+/// the DNS server again (the reporter sends a datagram per finished local
+/// trace: hundreds of queries a second from a busy service, and each one
+/// waited for).
+pub(crate) const LOOKUP_RETRY: Duration = Duration::from_secs(1);
+
 /// Sends datagrams to the agent over a connected UDP socket.
 ///
 /// The socket is connected so that the kernel reports an unreachable agent
@@ -21,7 +28,7 @@ pub(crate) const RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
 /// an unconnected socket would lose those datagrams without a trace.
 ///
 /// The host name is looked up before the first datagram, on the reporter
-/// thread; the lookups that follow it (every [`RESOLVE_INTERVAL`]) run on
+/// thread (after a failure, again [`LOOKUP_RETRY`] later); the lookups that follow it (every [`RESOLVE_INTERVAL`]) run on
 /// a short-lived thread of their own while datagrams go on to the address
 /// known, so a slow or failing DNS server (a lookup can wait 5 s per
 /// attempt) never holds the reporter up.
@@ -38,6 +45,10 @@ pub(crate) struct UdpTransport {
     /// The answer of the lookup running in the background, if one is.
     lookup: Option<Receiver<io::Result<SocketAddr>>>,
     resolver: Resolver,
+    /// When the first lookup last failed, and how.
+    failed_lookup: Option<(Instant, io::ErrorKind, String)>,
+    /// [`LOOKUP_RETRY`], or a test's own.
+    lookup_retry: Duration,
 }
 
 /// How a host name is looked up: [`lookup`], or a test's own.
@@ -86,6 +97,8 @@ impl UdpTransport {
             resolve_interval: Some(RESOLVE_INTERVAL),
             lookup: None,
             resolver: Resolver(Arc::new(lookup)),
+            failed_lookup: None,
+            lookup_retry: LOOKUP_RETRY,
         }
     }
 
@@ -97,11 +110,27 @@ impl UdpTransport {
 
     fn resolve(&mut self) -> io::Result<()> {
         if self.socket.is_none() {
-            // Nothing to send to yet: looked up here (a failure fails this
-            // batch, and the next one looks up again).
+            // Nothing to send to yet: looked up here. A failure fails this
+            // datagram, and those that follow within `lookup_retry`.
+            if let Some((at, kind, why)) = &self.failed_lookup {
+                if at.elapsed() < self.lookup_retry {
+                    return Err(io::Error::new(
+                        *kind,
+                        format!("{why} (looked up again {:?} after)", self.lookup_retry),
+                    ));
+                }
+            }
             self.resolved_at = Some(Instant::now());
-            let addr = (self.resolver.0)(&self.host, self.port)?;
-            return self.connect(addr);
+            return match (self.resolver.0)(&self.host, self.port) {
+                Ok(addr) => {
+                    self.failed_lookup = None;
+                    self.connect(addr)
+                }
+                Err(e) => {
+                    self.failed_lookup = Some((Instant::now(), e.kind(), e.to_string()));
+                    Err(e)
+                }
+            };
         }
         self.take_lookup();
         let due = match (self.resolved_at, self.resolve_interval) {
@@ -295,6 +324,37 @@ mod tests {
                 "{interval:?}"
             );
         }
+    }
+
+    /// A name that does not resolve yet (a DNS record not there at a
+    /// container's start) is looked up again after `lookup_retry`, not for
+    /// every datagram; each datagram meanwhile fails at once, saying why.
+    #[test]
+    fn a_failed_first_lookup_is_tried_again_later_not_per_datagram() {
+        let sink = receiver();
+        let addr = sink.local_addr().unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let mut t = UdpTransport::new("agent".into(), addr.port(), WireProtocol::Compact, 65000);
+        t.lookup_retry = Duration::from_millis(300);
+        t.resolver = Resolver(Arc::new(move |_: &str, _: u16| {
+            match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(io::Error::new(io::ErrorKind::NotFound, "no such name")),
+                _ => Ok(addr),
+            }
+        }));
+        let start = Instant::now();
+        for _ in 0..50 {
+            let err = t.send(b"early").unwrap_err();
+            assert!(err.to_string().contains("no such name"), "{err}");
+        }
+        let lookups = calls.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(start.elapsed() < Duration::from_millis(300));
+        assert_eq!(lookups, 1, "one lookup for 50 datagrams");
+        std::thread::sleep(Duration::from_millis(350));
+        t.send(b"later").unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(received(&sink), [b"later".to_vec()]);
     }
 
     /// A lookup that takes seconds (a DNS server down: each attempt waits
