@@ -494,7 +494,7 @@ impl TracerBuilder {
     }
 
     /// The agent's UDP port (`JAEGER_AGENT_PORT`, default 6831 for compact,
-    /// 6832 for binary).
+    /// 6832 for binary; 0 is an error at `init`).
     pub fn with_agent_port(mut self, port: u16) -> Self {
         self.agent_port = Some(port);
         self
@@ -502,8 +502,9 @@ impl TracerBuilder {
 
     /// How often the agent's host name is resolved again, so that a moved
     /// agent (a restarted container, a changed DNS record) is followed
-    /// (`JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL`, default 30 s); `None`
-    /// keeps the first address (`JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED=true`).
+    /// (`JAEGER_REPORTER_ATTEMPT_RECONNECT_INTERVAL`, default 30 s; zero is
+    /// an error at `init`); `None` keeps the first address
+    /// (`JAEGER_REPORTER_ATTEMPT_RECONNECTING_DISABLED=true`).
     pub fn with_agent_resolve_interval(mut self, interval: Option<Duration>) -> Self {
         self.agent_resolve_interval = interval;
         self
@@ -549,7 +550,8 @@ impl TracerBuilder {
     }
 
     /// Adds a tracer (process) tag (`JAEGER_TAGS`). A tag named `hostname`
-    /// or `ip` replaces the detected one.
+    /// or `ip` replaces the detected one; an empty key is an error at
+    /// `init`.
     pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<TagValue>) -> Self {
         self.tags.push(Tag::new(key.into(), value));
         self
@@ -663,6 +665,11 @@ impl TracerBuilder {
         if self.flush_interval.is_zero() {
             return Err(Error::config("the flush interval must be positive"));
         }
+        if self.agent_resolve_interval == Some(Duration::ZERO) {
+            return Err(Error::config(
+                "the agent resolve interval must be positive (None keeps the first address)",
+            ));
+        }
         if !(512..=MAX_UDP_PAYLOAD).contains(&self.max_packet_size) {
             return Err(Error::config(format!(
                 "the max packet size {} is outside 512..={MAX_UDP_PAYLOAD}",
@@ -688,6 +695,14 @@ impl TracerBuilder {
                 "the agent host {:?} {why}",
                 self.agent_host
             )));
+        }
+        if self.agent_port == Some(0) {
+            return Err(Error::config(
+                "the agent port 0 is not one to send to (1-65535)",
+            ));
+        }
+        if self.tags.iter().any(|t| t.key.is_empty()) {
+            return Err(Error::config("a tracer tag (with_tag) has an empty key"));
         }
         if self.propagation.is_empty() {
             return Err(Error::config("no propagation format is configured"));
@@ -1441,6 +1456,25 @@ mod tests {
     #[test]
     fn init_rejects_bad_settings() {
         assert!(Tracer::builder(" ").init().unwrap_err().is_config());
+        // What the environment refuses, the builder refuses too.
+        let err = Tracer::builder("s").with_agent_port(0).init().unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("port 0"),
+            "{err}"
+        );
+        let err = Tracer::builder("s")
+            .with_agent_resolve_interval(Some(Duration::ZERO))
+            .init()
+            .unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("resolve interval"),
+            "{err}"
+        );
+        let err = Tracer::builder("s").with_tag("", "v").init().unwrap_err();
+        assert!(
+            err.is_config() && err.to_string().contains("empty key"),
+            "{err}"
+        );
         assert!(Tracer::builder("s")
             .with_queue_size(0)
             .init()
