@@ -270,6 +270,56 @@ fn spans_after_a_guard_dropped_at_once_are_warned_of_once() {
     assert_eq!(warned, 1);
 }
 
+/// A sampling endpoint's credentials and secret query values stay out of
+/// the warnings about its answers and out of the errors about the
+/// endpoint itself.
+#[test]
+fn sampling_endpoint_secrets_stay_out_of_warnings_and_errors() {
+    let capture = logger();
+    let server = support::http::HttpServer::start(|_| {
+        support::http::Reply::Status(200, b"{not a strategy".to_vec())
+    });
+    let url = server.url("/sampling?access_token=tok-s3cret").replacen(
+        "http://",
+        "http://alice:pw-s3cret@",
+        1,
+    );
+    let sampler = jaeger_tracer::sampler::RemoteSampler::builder("secret-endpoint")
+        .with_endpoint(url)
+        .with_refresh_interval(Duration::from_millis(100));
+    let (_t, guard) = Tracer::builder("secret-endpoint")
+        .with_agent_host("127.0.0.1")
+        .with_remote_sampler(sampler)
+        .init()
+        .unwrap();
+    let warned = || {
+        capture
+            .1
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|w| w.contains("ignoring sampling strategy"))
+            .cloned()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while warned().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(guard);
+    let warning = warned().expect("a warning about the strategy");
+    assert!(warning.contains("access_token=REDACTED"), "{warning}");
+    assert!(!warning.contains("s3cret"), "{warning}");
+    let err = jaeger_tracer::sampler::RemoteSampler::builder("s")
+        .with_endpoint("ftp://alice:pw-s3cret@host/sampling?access_token=tok-s3cret")
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not http(s)") && !err.contains("s3cret"),
+        "{err}"
+    );
+}
+
 /// A collector URL without the collector's path: the 404 is reported with
 /// the path a Jaeger collector takes batches at.
 #[test]

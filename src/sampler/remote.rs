@@ -10,6 +10,7 @@ use super::strategy::{self, Strategy};
 use super::{ProbabilisticSampler, RateLimitingSampler, Sampler, SamplingDecision};
 use crate::error::Error;
 use crate::id::TraceId;
+use crate::transport::http::redact_url;
 
 /// Default sampling endpoint (`JAEGER_SAMPLING_ENDPOINT`).
 pub const DEFAULT_SAMPLING_ENDPOINT: &str = "http://127.0.0.1:5778/sampling";
@@ -202,11 +203,13 @@ impl RemoteSamplerBuilder {
             .endpoint
             .as_deref()
             .unwrap_or(DEFAULT_SAMPLING_ENDPOINT);
+        // Shown without credentials or secret query values.
+        let display = redact_url(endpoint);
         let url = reqwest::Url::parse(endpoint)
-            .map_err(|e| Error::config(format!("invalid sampling endpoint {endpoint:?}: {e}")))?;
+            .map_err(|e| Error::config(format!("invalid sampling endpoint {display:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::config(format!(
-                "sampling endpoint {endpoint:?} is not http(s)"
+                "sampling endpoint {display:?} is not http(s)"
             )));
         }
         if self.refresh_interval < MIN_REFRESH_INTERVAL {
@@ -226,6 +229,7 @@ impl RemoteSamplerBuilder {
         let poller = Poller {
             shared: shared.clone(),
             url,
+            display,
             service: self.service_name,
             interval: self.refresh_interval,
         };
@@ -283,6 +287,8 @@ impl Sampler for RemoteSampler {
 struct Poller {
     shared: Arc<Shared>,
     url: reqwest::Url,
+    /// `url` as logs show it: without credentials or secret query values.
+    display: String,
     service: String,
     interval: Duration,
 }
@@ -348,7 +354,11 @@ impl Poller {
             Ok(r) if r.status() == reqwest::StatusCode::OK => read_capped(r).await,
             Ok(r) => {
                 c.queries_err.fetch_add(1, Relaxed);
-                log::debug!("jaeger: sampling endpoint answered {}", r.status());
+                log::debug!(
+                    "jaeger: sampling endpoint {} answered {}",
+                    self.display,
+                    r.status()
+                );
                 return false;
             }
             Err(e) => Err(e),
@@ -360,13 +370,17 @@ impl Poller {
                 c.updates_err.fetch_add(1, Relaxed);
                 log::warn!(
                     "jaeger: ignoring an answer of more than {MAX_STRATEGY_BYTES} bytes from {}",
-                    self.url
+                    self.display
                 );
                 return false;
             }
             Err(e) => {
                 c.queries_err.fetch_add(1, Relaxed);
-                log::debug!("jaeger: sampling endpoint unreachable: {e}");
+                log::debug!(
+                    "jaeger: sampling endpoint {} unreachable: {}",
+                    self.display,
+                    e.without_url()
+                );
                 return false;
             }
         };
@@ -380,7 +394,7 @@ impl Poller {
                 c.updates_err.fetch_add(1, Relaxed);
                 log::warn!(
                     "jaeger: ignoring sampling strategy from {}: {why}",
-                    self.url
+                    self.display
                 );
                 false
             }
@@ -472,6 +486,7 @@ mod tests {
         let poller = Poller {
             shared: shared.clone(),
             url: reqwest::Url::parse("http://127.0.0.1:9/sampling").unwrap(),
+            display: "http://127.0.0.1:9/sampling".into(),
             service: "s".into(),
             interval: DEFAULT_REFRESH_INTERVAL,
         };
