@@ -1252,6 +1252,14 @@ fn open(
             let flags = if let Some(id) = debug_id {
                 root_tags = ManuallyDrop::new(RootTags::DebugId(id));
                 Flags::SAMPLED.with(Flags::DEBUG)
+            } else if let Some(decided) = references
+                .iter()
+                .find_map(|r| r.context.upstream_decision())
+            {
+                // The caller's decision without a trace (B3): followed, as
+                // a parent's would be (a `sampling.priority` tag still
+                // overrides it, below).
+                decided
             } else if forced.is_some() || inner.never_samples {
                 // (A const "never" sampler is not asked: its answer is
                 // known, final, and brings no tags.)

@@ -289,6 +289,10 @@ pub struct SpanContext {
 pub(crate) struct Rare {
     /// A `jaeger-debug-id` (partial contexts only).
     debug_id: Option<Box<str>>,
+    /// A sampling decision received without a trace (B3's lone
+    /// `X-B3-Sampled`, `X-B3-Flags` or `b3: 0|1|d`; partial contexts only),
+    /// which the new trace's root follows instead of asking the sampler.
+    decision: Option<Flags>,
     /// W3C `tracestate`, carried through unchanged to children and on
     /// inject.
     trace_state: Option<Box<str>>,
@@ -347,10 +351,29 @@ impl SpanContext {
         let mut ctx = SpanContext::empty();
         ctx.rare = Some(Arc::new(Rare {
             debug_id: Some(debug_id.into()),
+            decision: None,
             trace_state: None,
         }));
         ctx.remote = true;
         ctx
+    }
+
+    /// A partial context carrying only a sampling decision: `flags`
+    /// (sampled, and debug) for the root of the trace started under it.
+    pub(crate) fn with_decision_only(flags: Flags) -> Self {
+        let mut ctx = SpanContext::empty();
+        ctx.rare = Some(Arc::new(Rare {
+            debug_id: None,
+            decision: Some(flags),
+            trace_state: None,
+        }));
+        ctx.remote = true;
+        ctx
+    }
+
+    /// The sampling decision a partial context carries, if any.
+    pub(crate) fn upstream_decision(&self) -> Option<Flags> {
+        self.rare.as_ref()?.decision
     }
 
     /// The trace id.
@@ -429,6 +452,7 @@ impl SpanContext {
         self.rare = state.map(|s| {
             Arc::new(Rare {
                 debug_id: None,
+                decision: None,
                 trace_state: Some(s),
             })
         });
@@ -447,10 +471,11 @@ impl SpanContext {
     pub(crate) fn rare_for_child(&self) -> Option<Arc<Rare>> {
         match &self.rare {
             None => None,
-            Some(r) if r.debug_id.is_none() => Some(r.clone()),
+            Some(r) if r.debug_id.is_none() && r.decision.is_none() => Some(r.clone()),
             Some(r) => r.trace_state.clone().map(|s| {
                 Arc::new(Rare {
                     debug_id: None,
+                    decision: None,
                     trace_state: Some(s),
                 })
             }),
@@ -497,6 +522,7 @@ impl fmt::Debug for SpanContext {
             .field("flags", &self.flags)
             .field("baggage", &self.baggage)
             .field("debug_id", &self.debug_id())
+            .field("upstream_decision", &self.upstream_decision())
             .field("trace_state", &self.trace_state())
             .field("remote", &self.remote)
             .finish()

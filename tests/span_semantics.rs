@@ -243,6 +243,72 @@ fn debug_id_header_starts_a_debug_trace() {
     assert_eq!(all[0].flags & 3, 3);
 }
 
+/// A B3 sampling decision received without a trace (the "sampling
+/// state" alone, as some proxies send it) decides the new trace's root
+/// over the local sampler, as a parent's flag would; its children follow;
+/// a `sampling.priority` tag still wins.
+#[test]
+fn a_b3_sampling_decision_without_a_trace_decides_the_new_root() {
+    let sink = UdpSink::start();
+    let tracer_sampling = |sampled: bool| {
+        Tracer::builder("b3-decision")
+            .with_agent_host("127.0.0.1")
+            .with_agent_port(sink.port())
+            .with_sampler(ConstSampler::new(sampled))
+            .with_propagation([jaeger_tracer::Propagation::B3])
+            .init()
+            .unwrap()
+    };
+    let headers = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    // Deny, against a sampler that samples everything.
+    let (tracer, guard) = tracer_sampling(true);
+    let denied = tracer
+        .extract(&headers(&[("X-B3-Sampled", "0")]))
+        .unwrap()
+        .unwrap();
+    let root = tracer.span("denied").child_of(&denied).start();
+    assert!(!root.context().is_sampled());
+    assert!(root.context().is_valid() && root.context().parent_id().get() == 0);
+    let child = tracer.span("denied-child").child_of(root.context()).start();
+    assert!(!child.context().is_sampled());
+    let forced = tracer
+        .span("forced")
+        .child_of(&denied)
+        .with_tag("sampling.priority", 1)
+        .start();
+    assert!(forced.context().is_sampled());
+    drop((child, root, forced));
+    drop(guard);
+    // Accept and debug, against a sampler that samples nothing.
+    let (tracer, guard) = tracer_sampling(false);
+    let accepted = tracer.extract(&headers(&[("b3", "1")])).unwrap().unwrap();
+    let root = tracer.span("accepted").child_of(&accepted).start();
+    assert!(root.context().is_sampled() && !root.context().is_debug());
+    let child = tracer
+        .span("accepted-child")
+        .child_of(root.context())
+        .start();
+    assert!(child.context().is_sampled());
+    let debug = tracer
+        .extract(&headers(&[("X-B3-Flags", "1")]))
+        .unwrap()
+        .unwrap();
+    let debugged = tracer.span("debugged").child_of(&debug).start();
+    assert!(debugged.context().is_sampled() && debugged.context().is_debug());
+    drop((child, root, debugged));
+    drop(guard);
+
+    let all = spans(&sink.wait_for_spans(4, true, Duration::from_secs(5)));
+    let mut names: Vec<&str> = all.iter().map(|s| s.operation_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["accepted", "accepted-child", "debugged", "forced"]);
+}
+
 #[test]
 fn noop_and_global_tracers() {
     let noop = Tracer::noop();

@@ -187,10 +187,21 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
         }
         SpanContext::new(trace_id, span_id, parent_id, f).into_remote()
     } else if let Some(s) = single {
-        match parse_single(&s)? {
-            Some(ctx) => ctx,
-            None => return Ok(None),
+        parse_single(&s)?
+    } else if sampled.is_some() || flags.is_some() {
+        // A sampling decision alone (B3 allows sending only the sampling
+        // state): the new trace's root follows it.
+        let mut f = match &sampled {
+            Some(s) => sampled_flags(s, SAMPLED)?,
+            None => Flags::default(),
+        };
+        match flags.as_deref() {
+            Some("1") => f = f.with(Flags::SAMPLED).with(Flags::DEBUG),
+            // A lone `X-B3-Flags: 0` decides nothing.
+            _ if sampled.is_none() => return Ok(None),
+            _ => {}
         }
+        SpanContext::with_decision_only(f)
     } else {
         return Ok(None);
     };
@@ -201,12 +212,13 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
 }
 
 /// `{trace}-{span}[-{sampled}[-{parent}]]`, or a lone sampling decision
-/// (which carries no context).
-fn parse_single(s: &str) -> Result<Option<SpanContext>, Error> {
+/// (a partial context that only decides the new trace's sampling).
+fn parse_single(s: &str) -> Result<SpanContext, Error> {
     let parts: Vec<&str> = s.split('-').collect();
     if parts.len() == 1 {
-        sampled_flags(parts[0], SINGLE)?;
-        return Ok(None);
+        return Ok(SpanContext::with_decision_only(sampled_flags(
+            parts[0], SINGLE,
+        )?));
     }
     if parts.len() > 4 {
         return Err(Error::propagation(format!(
@@ -228,9 +240,7 @@ fn parse_single(s: &str) -> Result<Option<SpanContext>, Error> {
         Some(p) => parse_span_id(p, SINGLE)?,
         None => SpanId::new(0),
     };
-    Ok(Some(
-        SpanContext::new(trace_id, span_id, parent_id, flags).into_remote(),
-    ))
+    Ok(SpanContext::new(trace_id, span_id, parent_id, flags).into_remote())
 }
 
 #[cfg(test)]
@@ -283,10 +293,45 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(ctx.is_debug());
-        assert!(extract(&map(&[("b3", "0")])).unwrap().is_none());
         let mut out = HashMap::new();
         inject_single(&ctx, &mut out);
         assert_eq!(out["b3"], "64fe8b2a57d3eff7-e457b5a2e4d86bd1-d");
+    }
+
+    /// A sampling decision sent alone (B3's "sampling state" without
+    /// ids) is a partial context carrying that decision, and the baggage
+    /// that came with it; an inject of it writes nothing.
+    #[test]
+    fn a_lone_sampling_decision_is_a_partial_context() {
+        let decided = |headers: &[(&str, &str)]| {
+            extract(&map(headers))
+                .unwrap()
+                .map(|c| (c.is_valid(), c.upstream_decision()))
+        };
+        let (deny, accept, debug) = (
+            Flags::default(),
+            Flags::SAMPLED,
+            Flags::SAMPLED.with(Flags::DEBUG),
+        );
+        assert_eq!(decided(&[("b3", "0")]), Some((false, Some(deny))));
+        assert_eq!(decided(&[("b3", "1")]), Some((false, Some(accept))));
+        assert_eq!(decided(&[("b3", "d")]), Some((false, Some(debug))));
+        assert_eq!(decided(&[("X-B3-Sampled", "0")]), Some((false, Some(deny))));
+        assert_eq!(
+            decided(&[("x-b3-sampled", "true")]),
+            Some((false, Some(accept)))
+        );
+        assert_eq!(decided(&[("X-B3-Flags", "1")]), Some((false, Some(debug))));
+        assert_eq!(decided(&[("X-B3-Flags", "0")]), None);
+        assert!(extract(&map(&[("X-B3-Sampled", "maybe")])).is_err());
+        let ctx = extract(&map(&[("b3", "1"), ("baggage-k", "v")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ctx.baggage_item("k"), Some("v"));
+        let mut out = HashMap::new();
+        inject_multi(&ctx, &mut out);
+        inject_single(&ctx, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
