@@ -256,6 +256,8 @@ thread_local! {
     static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
+#[cold]
+#[inline(never)]
 fn seed() -> u64 {
     loop {
         let s: u64 = rand::random();

@@ -298,6 +298,27 @@ pub(crate) struct Rare {
     trace_state: Option<Box<str>>,
 }
 
+impl Rare {
+    /// What a child inherits: the `tracestate`, not a partial context's
+    /// debug id or decision. Out of line: few contexts have rare parts,
+    /// and inlined into the child's start it cost every child span
+    /// (a thread-local access was no longer inlined there).
+    #[cold]
+    #[inline(never)]
+    fn for_child(self: &Arc<Self>) -> Option<Arc<Rare>> {
+        if self.debug_id.is_none() && self.decision.is_none() {
+            return Some(self.clone());
+        }
+        self.trace_state.clone().map(|s| {
+            Arc::new(Rare {
+                debug_id: None,
+                decision: None,
+                trace_state: Some(s),
+            })
+        })
+    }
+}
+
 impl SpanContext {
     /// A context with the given ids and flags and no baggage.
     pub fn new(trace_id: TraceId, span_id: SpanId, parent_id: SpanId, flags: Flags) -> Self {
@@ -469,17 +490,7 @@ impl SpanContext {
     /// baggage: the `tracestate`.
     #[inline]
     pub(crate) fn rare_for_child(&self) -> Option<Arc<Rare>> {
-        match &self.rare {
-            None => None,
-            Some(r) if r.debug_id.is_none() && r.decision.is_none() => Some(r.clone()),
-            Some(r) => r.trace_state.clone().map(|s| {
-                Arc::new(Rare {
-                    debug_id: None,
-                    decision: None,
-                    trace_state: Some(s),
-                })
-            }),
-        }
+        self.rare.as_ref().and_then(Rare::for_child)
     }
 
     /// This context marked as received from another process.
