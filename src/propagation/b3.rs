@@ -136,6 +136,20 @@ fn sampled_flags(value: &str, header: &str) -> Result<Flags, Error> {
     }
 }
 
+/// The sampling decision `X-B3-Sampled` and `X-B3-Flags` make, if any
+/// (`X-B3-Flags: 1` is debug, and so sampled; a lone `0` decides nothing).
+fn decision(sampled: Option<&str>, flags: Option<&str>) -> Result<Option<Flags>, Error> {
+    let mut f = sampled.map(|s| sampled_flags(s, SAMPLED)).transpose()?;
+    if flags == Some("1") {
+        f = Some(
+            f.unwrap_or_default()
+                .with(Flags::SAMPLED)
+                .with(Flags::DEBUG),
+        );
+    }
+    Ok(f)
+}
+
 /// The headers this format reads, in any ASCII case.
 fn is_b3_header(key: &str) -> bool {
     super::is_one_of(
@@ -178,29 +192,13 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             Some(p) => parse_span_id(p, PARENT_SPAN_ID)?,
             None => SpanId::new(0),
         };
-        let mut f = match &sampled {
-            Some(s) => sampled_flags(s, SAMPLED)?,
-            None => Flags::default(),
-        };
-        if flags.as_deref() == Some("1") {
-            f = f.with(Flags::SAMPLED).with(Flags::DEBUG);
-        }
+        let f = decision(sampled.as_deref(), flags.as_deref())?.unwrap_or_default();
         SpanContext::new(trace_id, span_id, parent_id, f).into_remote()
     } else if let Some(s) = single {
         parse_single(&s)?
-    } else if sampled.is_some() || flags.is_some() {
+    } else if let Some(f) = decision(sampled.as_deref(), flags.as_deref())? {
         // A sampling decision alone (B3 allows sending only the sampling
         // state): the new trace's root follows it.
-        let mut f = match &sampled {
-            Some(s) => sampled_flags(s, SAMPLED)?,
-            None => Flags::default(),
-        };
-        match flags.as_deref() {
-            Some("1") => f = f.with(Flags::SAMPLED).with(Flags::DEBUG),
-            // A lone `X-B3-Flags: 0` decides nothing.
-            _ if sampled.is_none() => return Ok(None),
-            _ => {}
-        }
         SpanContext::with_decision_only(f)
     } else {
         return Ok(None);

@@ -28,10 +28,11 @@ pub(crate) const LOOKUP_RETRY: Duration = Duration::from_secs(1);
 /// an unconnected socket would lose those datagrams without a trace.
 ///
 /// The host name is looked up before the first datagram, on the reporter
-/// thread (after a failure, again [`LOOKUP_RETRY`] later); the lookups that follow it (every [`RESOLVE_INTERVAL`]) run on
-/// a short-lived thread of their own while datagrams go on to the address
-/// known, so a slow or failing DNS server (a lookup can wait 5 s per
-/// attempt) never holds the reporter up.
+/// thread (after a failure, again [`LOOKUP_RETRY`] later); the lookups
+/// that follow it (every [`RESOLVE_INTERVAL`]) run on a short-lived thread
+/// of their own while datagrams go on to the address known, so a slow or
+/// failing DNS server (a lookup can wait 5 s per attempt) never holds the
+/// reporter up.
 #[derive(Debug)]
 pub(crate) struct UdpTransport {
     host: String,
