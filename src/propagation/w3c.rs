@@ -97,8 +97,10 @@ fn is_w3c_header(key: &str) -> bool {
 
 pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Error> {
     let (mut parent, mut state, mut baggage) = (None, Vec::new(), Vec::new());
+    let mut parents = 0;
     carrier.for_each_wanted(&is_w3c_header, &mut |k, v| {
         if super::eq_ignore_case(k, TRACEPARENT) {
+            parents += 1;
             parent = Some(v.trim().to_owned());
         } else if super::eq_ignore_case(k, TRACESTATE) {
             state.push(v.trim().to_owned());
@@ -115,6 +117,13 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             }
         }
     });
+    if parents > 1 {
+        // Which one names the caller cannot be told: the spec's test suite
+        // expects a new trace.
+        return Err(Error::propagation(format!(
+            "{parents} {TRACEPARENT} headers: at most one is allowed"
+        )));
+    }
     let mut ctx = match parent {
         Some(p) => {
             let mut ctx = parse_traceparent(&p)?;
@@ -132,29 +141,64 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
     Ok(Some(ctx))
 }
 
+/// A `tracestate` key character after the first: `a-z 0-9 _ - * /`.
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+}
+
+/// A `tracestate` key by the spec's grammar: a simple key (a lowercase
+/// letter, then up to 255 key characters) or a multi-tenant one (a tenant
+/// of a lowercase letter or digit and up to 240 more, `@`, a system of a
+/// lowercase letter and up to 13 more).
+fn is_trace_state_key(key: &str) -> bool {
+    let part = |s: &str, first: fn(u8) -> bool, max: usize| {
+        let b = s.as_bytes();
+        !b.is_empty() && b.len() <= max && first(b[0]) && b.iter().all(|&c| is_key_char(c))
+    };
+    match key.split_once('@') {
+        None => part(key, |b| b.is_ascii_lowercase(), 256),
+        Some((tenant, system)) => {
+            part(
+                tenant,
+                |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
+                241,
+            ) && part(system, |b| b.is_ascii_lowercase(), 14)
+        }
+    }
+}
+
+/// A `tracestate` value by the spec's grammar: 1 to 256 printable ASCII
+/// characters other than `,` and `=`, not ending in a space.
+fn is_trace_state_value(value: &str) -> bool {
+    let b = value.as_bytes();
+    (1..=256).contains(&b.len())
+        && b[b.len() - 1] != b' '
+        && b.iter()
+            .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
+}
+
 /// The `tracestate` to pass on, by the spec's rules: none when a member
-/// is malformed (not `key=value` of printable ASCII, a value without `,`
-/// or `=`: passing it on could break the header downstream) or when there
-/// are more than 32 members; when the whole is longer than 512 characters,
-/// members longer than 128 go first, then members from the end.
+/// is malformed (its key or value outside the spec's grammar: passing it
+/// on could break the header downstream), when a key comes twice, or when
+/// there are more than 32 members; when the whole is longer than 512
+/// characters, members longer than 128 go first, then members from the
+/// end.
 fn carried_trace_state(state: &str) -> Option<String> {
     let members: Vec<&str> = state
         .split(',')
         .map(|m| m.trim_matches([' ', '\t']))
         .filter(|m| !m.is_empty())
         .collect();
-    let well_formed = |m: &&str| {
+    let mut keys = Vec::with_capacity(members.len());
+    let well_formed = members.iter().all(|m| {
         m.split_once('=').is_some_and(|(k, v)| {
-            !k.is_empty()
-                && k.bytes().all(|b| b.is_ascii_graphic())
-                && v.bytes()
-                    .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
+            keys.push(k);
+            is_trace_state_key(k) && is_trace_state_value(v)
         })
-    };
-    if members.is_empty()
-        || members.len() > MAX_TRACE_STATE_MEMBERS
-        || !members.iter().all(well_formed)
-    {
+    });
+    keys.sort_unstable();
+    let unique = keys.windows(2).all(|w| w[0] != w[1]);
+    if members.is_empty() || members.len() > MAX_TRACE_STATE_MEMBERS || !well_formed || !unique {
         if !members.is_empty() {
             log::debug!("jaeger: a malformed or oversized tracestate is not passed on");
         }
