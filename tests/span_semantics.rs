@@ -673,3 +673,52 @@ fn a_future_dropped_before_completing_logs_its_span_cancelled() {
         "{all:?}"
     );
 }
+
+/// Spans move into tasks and threads (an axum handler's future, a spawned
+/// job) and tracers are shared: the public types are `Send` and `Sync`
+/// (checked when this compiles), and a span finished on another thread
+/// than the one that started it is reported whole, under its parent.
+#[cfg(feature = "testing")]
+#[test]
+fn spans_cross_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Tracer>();
+    shared::<jaeger_tracer::TracerGuard>();
+    shared::<jaeger_tracer::Span>();
+    shared::<jaeger_tracer::SpanBuilder<'static>>();
+    shared::<SpanContext>();
+    shared::<jaeger_tracer::Reference>();
+    shared::<jaeger_tracer::FinishedSpan>();
+    shared::<jaeger_tracer::Error>();
+    shared::<jaeger_tracer::MetricsSnapshot>();
+    shared::<jaeger_tracer::testing::InMemoryReporter>();
+
+    let (t, reporter) = Tracer::builder("threads").init_in_memory().unwrap();
+    let root = t.start("root");
+    let mut child = t.span("moved").child_of(root.context()).start();
+    child.set_tag("started.on", "main");
+    let handle = std::thread::spawn(move || {
+        child.set_tag("finished.on", "worker").log(|f| {
+            f.field("event", "work");
+        });
+        child.context().clone()
+    });
+    let child_ctx = handle.join().unwrap();
+    drop(root);
+    let spans = reporter.spans();
+    let moved = spans
+        .iter()
+        .find(|s| s.operation_name() == "moved")
+        .expect("the span finished on the worker is reported");
+    assert_eq!(moved.span_id(), child_ctx.span_id());
+    assert_eq!(moved.parent_id(), child_ctx.parent_id());
+    let tags: Vec<_> = moved.tags().map(|(k, v)| (k, v.to_string())).collect();
+    assert_eq!(
+        tags,
+        [
+            ("started.on", "main".to_string()),
+            ("finished.on", "worker".to_string())
+        ]
+    );
+    assert_eq!(moved.logs().count(), 1);
+}

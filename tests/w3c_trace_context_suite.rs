@@ -9,7 +9,7 @@
 //! `traceparent` starts a new trace, and a `tracestate` is passed on only
 //! when it keeps to the spec's grammar and limits (no duplicated keys, at
 //! most 32 members, keys of at most 256 characters).
-#![cfg(feature = "middleware")]
+#![cfg(all(feature = "middleware", feature = "testing"))]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
