@@ -131,7 +131,7 @@ fn sampled_flags(value: &str, header: &str) -> Result<Flags, Error> {
         "0" | "false" => Ok(Flags::default()),
         "d" => Ok(Flags::SAMPLED.with(Flags::DEBUG)),
         other => Err(Error::propagation(format!(
-            "{header} {other:?} is not 1, 0, true or false"
+            "{header} {other:?} is not 1, 0, d, true or false"
         ))),
     }
 }
@@ -182,26 +182,35 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
             }
         }
     });
-    let mut ctx = if let Some(t) = trace {
-        let trace_id = parse_trace_id(&t, TRACE_ID)?;
-        let span_id = parse_span_id(span.as_deref().unwrap_or(""), SPAN_ID)?;
-        if !span_id.is_valid() {
-            return Err(Error::propagation(format!("{SPAN_ID} is zero")));
+    // The single header takes precedence when it carries ids (as in
+    // OpenTelemetry's, Envoy's and Brave's B3 readers); the multiple
+    // headers are read when it is absent, malformed or a decision alone.
+    let single = single.map(|s| parse_single(&s));
+    let mut ctx = match single {
+        Some(Ok(ctx)) if ctx.is_valid() => ctx,
+        single => {
+            if let Some(t) = trace {
+                let trace_id = parse_trace_id(&t, TRACE_ID)?;
+                let span_id = parse_span_id(span.as_deref().unwrap_or(""), SPAN_ID)?;
+                if !span_id.is_valid() {
+                    return Err(Error::propagation(format!("{SPAN_ID} is zero")));
+                }
+                let parent_id = match &parent {
+                    Some(p) => parse_span_id(p, PARENT_SPAN_ID)?,
+                    None => SpanId::new(0),
+                };
+                let f = decision(sampled.as_deref(), flags.as_deref())?.unwrap_or_default();
+                SpanContext::new(trace_id, span_id, parent_id, f).into_remote()
+            } else if let Some(single) = single {
+                single?
+            } else if let Some(f) = decision(sampled.as_deref(), flags.as_deref())? {
+                // A sampling decision alone (B3 allows sending only the
+                // sampling state): the new trace's root follows it.
+                SpanContext::with_decision_only(f)
+            } else {
+                return Ok(None);
+            }
         }
-        let parent_id = match &parent {
-            Some(p) => parse_span_id(p, PARENT_SPAN_ID)?,
-            None => SpanId::new(0),
-        };
-        let f = decision(sampled.as_deref(), flags.as_deref())?.unwrap_or_default();
-        SpanContext::new(trace_id, span_id, parent_id, f).into_remote()
-    } else if let Some(s) = single {
-        parse_single(&s)?
-    } else if let Some(f) = decision(sampled.as_deref(), flags.as_deref())? {
-        // A sampling decision alone (B3 allows sending only the sampling
-        // state): the new trace's root follows it.
-        SpanContext::with_decision_only(f)
-    } else {
-        return Ok(None);
     };
     for (k, v) in baggage {
         ctx.baggage_mut().set(k, v);
@@ -330,6 +339,41 @@ mod tests {
         inject_multi(&ctx, &mut out);
         inject_single(&ctx, &mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    /// With both forms present, the single header's ids win; the multiple
+    /// headers stand in when it is malformed or a decision alone.
+    #[test]
+    fn the_single_header_takes_precedence() {
+        let single = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1";
+        let multi = [
+            ("X-B3-TraceId", "0000000000000001"),
+            ("X-B3-SpanId", "0000000000000002"),
+            ("X-B3-Sampled", "0"),
+        ];
+        let with = |b3: &str| {
+            let mut headers = multi.to_vec();
+            headers.push(("b3", b3));
+            let ctx = extract(&map(&headers)).unwrap().unwrap();
+            (ctx.trace_id().to_string(), ctx.is_sampled())
+        };
+        assert_eq!(
+            with(single),
+            ("80f198ee56343ba864fe8b2a57d3eff7".into(), true)
+        );
+        for stand_in in ["x-y", "1", "0"] {
+            assert_eq!(
+                with(stand_in),
+                ("0000000000000001".into(), false),
+                "{stand_in}"
+            );
+        }
+        // The single header's error when nothing stands in.
+        let err = extract(&map(&[("b3", "x-y")])).unwrap_err();
+        assert!(
+            err.is_propagation() && err.to_string().contains("b3"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub enum Propagation {
     /// `jaeger-baggage` and `jaeger-debug-id` (`jaeger`).
     Jaeger,
     /// Zipkin B3 multi-header (`x-b3-*`, `baggage-{key}`); extract also
-    /// reads the single `b3` header (`b3`), and a sampling decision sent
-    /// without ids, which decides the new trace's root.
+    /// reads the single `b3` header, whose ids win over the multiple
+    /// headers' (`b3`), and a sampling decision sent without ids, which
+    /// decides the new trace's root.
     B3,
     /// Zipkin B3 single header `b3` on inject (`b3single`); extracts as
     /// [`Propagation::B3`].
