@@ -184,6 +184,115 @@ proptest! {
     }
 }
 
+/// A `tracestate` member the W3C grammar allows: a simple or a
+/// multi-tenant key, a value of 1 to 256 characters not ending in a space.
+fn trace_state_member() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            "[a-z][a-z0-9_*/-]{0,12}",
+            "[a-z0-9][a-z0-9_*/-]{0,6}@[a-z][a-z0-9_*/-]{0,5}",
+        ],
+        "[ -+\\--<>-~]{0,10}[!-+\\--<>-~]",
+    )
+        .prop_map(|(k, v)| format!("{k}={v}"))
+}
+
+/// Whether `state` keeps to the W3C grammar and limits: at most 32
+/// members of a valid key and value, no key twice, at most 512 characters.
+fn is_valid_trace_state(state: &str) -> bool {
+    let key_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-*/".contains(&b);
+    let part = |s: &str, digit_first: bool, max: usize| {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= max
+            && (b[0].is_ascii_lowercase() || (digit_first && b[0].is_ascii_digit()))
+            && b.iter().all(|&c| key_char(c))
+    };
+    let mut keys = std::collections::HashSet::new();
+    let members: Vec<&str> = state.split(',').collect();
+    state.len() <= 512
+        && members.len() <= 32
+        && members.iter().all(|m| {
+            let Some((k, v)) = m.split_once('=') else {
+                return false;
+            };
+            let key_ok = match k.split_once('@') {
+                None => part(k, false, 256),
+                Some((tenant, system)) => part(tenant, true, 241) && part(system, false, 14),
+            };
+            let value_ok = (1..=256).contains(&v.len())
+                && !v.ends_with(' ')
+                && v.bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=');
+            key_ok && value_ok && keys.insert(k)
+        })
+}
+
+proptest! {
+    /// A `tracestate` within the spec's limits goes on unchanged (white
+    /// space around members aside).
+    #[test]
+    fn a_valid_tracestate_is_passed_on_unchanged(
+        members in proptest::collection::vec(trace_state_member(), 1..=32),
+        spaced in any::<bool>(),
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        let members: Vec<String> = members
+            .into_iter()
+            .filter(|m| seen.insert(m.split_once('=').unwrap().0.to_owned()))
+            .collect();
+        let state = members.join(",");
+        prop_assume!(state.len() <= 512);
+        let sent = if spaced { members.join(" ,\t") } else { state.clone() };
+        let (t, _g) = tracer(Propagation::W3c);
+        let headers: HashMap<String, String> = [
+            (
+                "traceparent".to_string(),
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string(),
+            ),
+            ("tracestate".to_string(), sent),
+        ]
+        .into_iter()
+        .collect();
+        let ctx = t.extract(&headers).unwrap().unwrap();
+        prop_assert_eq!(ctx.trace_state(), Some(state.as_str()));
+        let mut out: HashMap<String, String> = HashMap::new();
+        t.inject(&ctx, &mut out);
+        prop_assert_eq!(out.get("tracestate"), Some(&state));
+    }
+
+    /// Whatever `tracestate` arrives, what goes on keeps to the grammar
+    /// and limits (or nothing goes on): a malformed header is never
+    /// passed to the next hop.
+    #[test]
+    fn whatever_tracestate_arrives_what_goes_on_is_valid(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                trace_state_member(),
+                "[a-zA-Z0-9@_.*/ -]{0,8}=[ -~]{0,8}",
+                ".{0,12}",
+                "[a-z]{300}=1",
+            ],
+            0..40,
+        ),
+    ) {
+        let (t, _g) = tracer(Propagation::W3c);
+        let headers: HashMap<String, String> = [
+            (
+                "traceparent".to_string(),
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string(),
+            ),
+            ("tracestate".to_string(), parts.join(",")),
+        ]
+        .into_iter()
+        .collect();
+        let ctx = t.extract(&headers).unwrap().unwrap();
+        if let Some(state) = ctx.trace_state() {
+            prop_assert!(is_valid_trace_state(state), "{:?} from {:?}", state, parts);
+        }
+    }
+}
+
 #[test]
 fn extracted_baggage_is_capped() {
     let (t, _g) = Tracer::builder("caps")
