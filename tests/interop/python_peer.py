@@ -1,19 +1,24 @@
 """Interop peer: PyPI jaeger-client's own codecs (TextCodec with url
-encoding, as for HTTP headers; B3Codec).
+encoding, as for HTTP headers; B3Codec; BinaryCodec).
 
 Reads {"cases": [...]} on stdin and prints one JSON result per case:
   {"op": "inject", "format": F, "trace_id": hex, "span_id": hex,
    "parent_id": hex, "flags": int, "baggage": {...}} -> {"headers": {...}}
   {"op": "extract", "format": F, "headers": {...}}    -> context or {"error"}
+The binary format carries hex instead of headers: {"binary": "..."}.
 """
 
 import json
 import sys
 
-from jaeger_client.codecs import B3Codec, TextCodec
+from jaeger_client.codecs import B3Codec, BinaryCodec, TextCodec
 from jaeger_client.span_context import SpanContext
 
-CODECS = {"jaeger": TextCodec(url_encoding=True), "b3": B3Codec(generate_128bit_trace_id=False)}
+CODECS = {
+    "jaeger": TextCodec(url_encoding=True),
+    "b3": B3Codec(generate_128bit_trace_id=False),
+    "binary": BinaryCodec(),
+}
 
 
 def run(case):
@@ -26,10 +31,17 @@ def run(case):
             flags=case["flags"],
             baggage=case["baggage"],
         )
+        if case["format"] == "binary":
+            carrier = bytearray()
+            codec.inject(ctx, carrier)
+            return {"binary": carrier.hex()}
         carrier = {}
         codec.inject(ctx, carrier)
         return {"headers": carrier}
-    ctx = codec.extract(dict(case["headers"]))
+    if case["format"] == "binary":
+        ctx = codec.extract(bytearray.fromhex(case["binary"]))
+    else:
+        ctx = codec.extract(dict(case["headers"]))
     if ctx is None:
         return {"error": "no context"}
     return {

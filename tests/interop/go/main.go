@@ -1,9 +1,12 @@
 // Interop peer: github.com/uber/jaeger-client-go's own propagators (the
-// HTTP-headers propagator, with url-encoded baggage, and the zipkin B3
-// propagator). Same JSON protocol as python_peer.py.
+// HTTP-headers propagator, with url-encoded baggage, the zipkin B3
+// propagator and the binary propagator). Same JSON protocol as
+// python_peer.py.
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,6 +27,7 @@ type testCase struct {
 	Flags    int               `json:"flags"`
 	Baggage  map[string]string `json:"baggage"`
 	Headers  map[string]string `json:"headers"`
+	Binary   string            `json:"binary"`
 }
 
 func main() {
@@ -63,6 +67,13 @@ func run(tracer opentracing.Tracer, c testCase) map[string]interface{} {
 		for k, v := range c.Baggage {
 			ctx = ctx.WithBaggageItem(k, v)
 		}
+		if c.Format == "binary" {
+			var buf bytes.Buffer
+			if err := tracer.Inject(ctx, opentracing.Binary, &buf); err != nil {
+				return map[string]interface{}{"error": err.Error()}
+			}
+			return map[string]interface{}{"binary": hex.EncodeToString(buf.Bytes())}
+		}
 		h := http.Header{}
 		if err := tracer.Inject(ctx, format(c.Format), opentracing.HTTPHeadersCarrier(h)); err != nil {
 			return map[string]interface{}{"error": err.Error()}
@@ -73,11 +84,21 @@ func run(tracer opentracing.Tracer, c testCase) map[string]interface{} {
 		}
 		return map[string]interface{}{"headers": out}
 	}
-	h := http.Header{}
-	for k, v := range c.Headers {
-		h.Set(k, v)
+	var sc opentracing.SpanContext
+	var err error
+	if c.Format == "binary" {
+		raw, decodeErr := hex.DecodeString(c.Binary)
+		if decodeErr != nil {
+			return map[string]interface{}{"error": decodeErr.Error()}
+		}
+		sc, err = tracer.Extract(opentracing.Binary, bytes.NewReader(raw))
+	} else {
+		h := http.Header{}
+		for k, v := range c.Headers {
+			h.Set(k, v)
+		}
+		sc, err = tracer.Extract(format(c.Format), opentracing.HTTPHeadersCarrier(h))
 	}
-	sc, err := tracer.Extract(format(c.Format), opentracing.HTTPHeadersCarrier(h))
 	if err != nil {
 		return map[string]interface{}{"error": err.Error()}
 	}

@@ -1,5 +1,6 @@
 // Interop peer: Maven io.jaegertracing:jaeger-client's own codecs
-// (TextMapCodec with url encoding, B3TextMapCodec, TraceContextCodec).
+// (TextMapCodec with url encoding, B3TextMapCodec, TraceContextCodec,
+// BinaryCodec).
 // Same JSON protocol as python_peer.py.
 
 import com.google.gson.Gson;
@@ -8,13 +9,16 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.jaegertracing.internal.JaegerSpanContext;
 import io.jaegertracing.internal.propagation.B3TextMapCodec;
+import io.jaegertracing.internal.propagation.BinaryCodec;
 import io.jaegertracing.internal.propagation.TextMapCodec;
 import io.jaegertracing.internal.propagation.TraceContextCodec;
 import io.jaegertracing.spi.Codec;
+import io.opentracing.propagation.Binary;
 import io.opentracing.propagation.TextMap;
 import io.opentracing.propagation.TextMapAdapter;
 import java.io.InputStreamReader;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -29,12 +33,48 @@ public class Peer {
         }
     }
 
+    /** A binary carrier: the buffer the codec asks for, or the bytes given. */
+    static class Bytes implements Binary {
+        ByteBuffer buf;
+
+        Bytes(ByteBuffer buf) {
+            this.buf = buf;
+        }
+
+        public ByteBuffer injectionBuffer(int length) {
+            buf = ByteBuffer.allocate(length);
+            return buf;
+        }
+
+        public ByteBuffer extractionBuffer() {
+            return buf;
+        }
+    }
+
+    static String toHex(byte[] bytes) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : bytes) {
+            sb.append(String.format("%02x", b & 0xff));
+        }
+        return sb.toString();
+    }
+
+    static byte[] fromHex(String s) {
+        byte[] out = new byte[s.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
+        }
+        return out;
+    }
+
     static long hex(String s) {
         return new BigInteger(s, 16).longValue();
     }
 
     static JsonObject run(JsonObject c) {
-        Codec<TextMap> codec = codec(c.get("format").getAsString());
+        boolean binary = c.get("format").getAsString().equals("binary");
+        Codec<TextMap> codec = binary ? null : codec(c.get("format").getAsString());
+        BinaryCodec binaryCodec = new BinaryCodec();
         JsonObject out = new JsonObject();
         if (c.get("op").getAsString().equals("inject")) {
             String trace = c.get("trace_id").getAsString();
@@ -48,16 +88,27 @@ public class Peer {
                 baggage.put(e.getKey(), e.getValue().getAsString());
             }
             ctx = ctx.withBaggage(baggage);
+            if (binary) {
+                Bytes carrier = new Bytes(null);
+                binaryCodec.inject(ctx, carrier);
+                out.addProperty("binary", toHex(carrier.buf.array()));
+                return out;
+            }
             Map<String, String> carrier = new HashMap<>();
             codec.inject(ctx, new TextMapAdapter(carrier));
             out.add("headers", new Gson().toJsonTree(carrier));
             return out;
         }
-        Map<String, String> carrier = new HashMap<>();
-        for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("headers").entrySet()) {
-            carrier.put(e.getKey(), e.getValue().getAsString());
+        JaegerSpanContext ctx;
+        if (binary) {
+            ctx = binaryCodec.extract(new Bytes(ByteBuffer.wrap(fromHex(c.get("binary").getAsString()))));
+        } else {
+            Map<String, String> carrier = new HashMap<>();
+            for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("headers").entrySet()) {
+                carrier.put(e.getKey(), e.getValue().getAsString());
+            }
+            ctx = codec.extract(new TextMapAdapter(carrier));
         }
-        JaegerSpanContext ctx = codec.extract(new TextMapAdapter(carrier));
         if (ctx == null) {
             out.addProperty("error", "no context");
             return out;
