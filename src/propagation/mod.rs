@@ -285,29 +285,41 @@ pub(crate) fn percent_decode_into(s: &str, out: &mut String) {
         out.push_str(s);
         return;
     }
+    match unescape(s, true).map(String::from_utf8) {
+        Some(Ok(d)) => out.push_str(&d),
+        _ => out.push_str(s),
+    }
+}
+
+/// Decodes a W3C `baggage` value by its spec: `%XX` escapes only (a `+`
+/// is a plus: the spec's value characters include it, as in base64), and
+/// escapes that do not make UTF-8 become U+FFFD; a `%` without two hex
+/// digits leaves the value as it is.
+pub(crate) fn percent_decode_w3c(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    match unescape(s, false) {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// The bytes `s` percent-encodes (with `plus_as_space`, a `+` is a
+/// space); `None` at an escape without two hex digits.
+fn unescape(s: &str, plus_as_space: bool) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| {
-                    std::str::from_utf8(h)
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                });
-                match hex {
-                    Some(b) => {
-                        decoded.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push_str(s);
-                        return;
-                    }
-                }
+                // Two hex digits, no sign (`from_str_radix` would take `+5`).
+                let digit = |j: usize| char::from(*bytes.get(j)?).to_digit(16);
+                decoded.push((digit(i + 1)? * 16 + digit(i + 2)?) as u8);
+                i += 3;
             }
-            b'+' => {
+            b'+' if plus_as_space => {
                 decoded.push(b' ');
                 i += 1;
             }
@@ -317,10 +329,7 @@ pub(crate) fn percent_decode_into(s: &str, out: &mut String) {
             }
         }
     }
-    match std::str::from_utf8(&decoded) {
-        Ok(d) => out.push_str(d),
-        Err(_) => out.push_str(s),
-    }
+    Some(decoded)
 }
 
 /// Appends `s` with ASCII letters lowercased.
@@ -367,6 +376,21 @@ pub(crate) mod tests {
         assert_eq!(percent_decode("bad%zz"), "bad%zz");
         assert_eq!(percent_decode("trunc%4"), "trunc%4");
         assert_eq!(percent_decode("%ff"), "%ff");
+        // Two hex digits, not a signed number.
+        assert_eq!(percent_decode("%+5x"), "%+5x");
+        for v in ["a+b", "naïve ☃", "100%", "x,y=z w"] {
+            assert_eq!(percent_decode_w3c(&percent_encode(v)), v);
+        }
+    }
+
+    /// A W3C `baggage` value decodes by that spec: a `+` is a plus (base64
+    /// values keep theirs), and escapes that are not UTF-8 become U+FFFD.
+    #[test]
+    fn w3c_values_keep_their_plus() {
+        assert_eq!(percent_decode_w3c("YWJj+/8="), "YWJj+/8=");
+        assert_eq!(percent_decode_w3c("a+b%20c"), "a+b c");
+        assert_eq!(percent_decode_w3c("ok%FFthen"), "ok\u{fffd}then");
+        assert_eq!(percent_decode_w3c("trunc%4"), "trunc%4");
     }
 
     /// The table and word-wide comparisons agree with the byte-by-byte

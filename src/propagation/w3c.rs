@@ -1,6 +1,6 @@
 //! W3C Trace Context (`traceparent`, `tracestate`) and W3C `baggage`.
 
-use super::{percent_decode, percent_encode, Extractor, Injector};
+use super::{percent_decode, percent_decode_w3c, percent_encode, Extractor, Injector};
 use crate::error::Error;
 use crate::id::{SpanId, TraceId};
 use crate::span_context::{Flags, SpanContext};
@@ -111,7 +111,7 @@ pub(super) fn extract(carrier: &dyn Extractor) -> Result<Option<SpanContext>, Er
                 if let Some((key, value)) = item.split_once('=') {
                     let key = percent_decode(key.trim());
                     if !key.is_empty() {
-                        baggage.push((key, percent_decode(value.trim())));
+                        baggage.push((key, percent_decode_w3c(value.trim())));
                     }
                 }
             }
@@ -241,6 +241,12 @@ mod tests {
         assert_eq!(ctx.trace_state(), Some("congo=t61rcWkgMzE"));
         assert_eq!(ctx.baggage_item("user"), Some("alice b"));
         assert_eq!(ctx.baggage_item("tenant"), Some("acme"));
+        // A `+` is a plus in W3C baggage (a base64 value keeps its own).
+        let with_plus = extract(&map(&[("baggage", "token=YWJj+/8=,tel=+1%20555")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(with_plus.baggage_item("token"), Some("YWJj+/8="));
+        assert_eq!(with_plus.baggage_item("tel"), Some("+1 555"));
         let mut out = HashMap::new();
         inject(&ctx, &mut out);
         assert_eq!(out["traceparent"], c["traceparent"]);
