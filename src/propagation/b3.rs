@@ -48,29 +48,10 @@ fn decode_escapes(v: &str) -> String {
     if !v.contains('%') {
         return v.to_owned();
     }
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let byte = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match byte {
-                Some(x) => {
-                    out.push(x);
-                    i += 3;
-                }
-                None => return v.to_owned(),
-            }
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
+    match super::unescape(v, false).map(String::from_utf8) {
+        Some(Ok(d)) => d,
+        _ => v.to_owned(),
     }
-    String::from_utf8(out).unwrap_or_else(|_| v.to_owned())
 }
 
 pub(super) fn inject_multi(ctx: &SpanContext, carrier: &mut dyn Injector) {

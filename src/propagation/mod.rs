@@ -307,7 +307,7 @@ pub(crate) fn percent_decode_w3c(s: &str) -> String {
 
 /// The bytes `s` percent-encodes (with `plus_as_space`, a `+` is a
 /// space); `None` at an escape without two hex digits.
-fn unescape(s: &str, plus_as_space: bool) -> Option<Vec<u8>> {
+pub(crate) fn unescape(s: &str, plus_as_space: bool) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
