@@ -4,8 +4,9 @@
 //! the case's headers and calls the harness back with `middleware::send`;
 //! the harness checks the `traceparent` and `tracestate` of that callback.
 //!
-//! Each case asserts what the suite asserts: a valid parent's trace id is
-//! continued (with a new parent id), an invalid or duplicated
+//! Each case asserts what the suite asserts (its `TraceContextTest` and
+//! `AdvancedTest`): a valid parent's trace id is continued (with a new
+//! parent id for every outgoing call), an invalid or duplicated
 //! `traceparent` starts a new trace, and a `tracestate` is passed on only
 //! when it keeps to the spec's grammar and limits (no duplicated keys, at
 //! most 32 members, keys of at most 256 characters).
@@ -14,7 +15,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::routing::post;
 use axum::Router;
@@ -82,12 +83,14 @@ impl Harness {
         let service_app = Router::new()
             .route(
                 "/test",
-                post(move || {
+                post(move |Query(ask): Query<Callbacks>| {
                     let tracer = service_tracer.clone();
                     let url = callback_url.clone();
                     async move {
                         let client = reqwest::Client::new();
-                        send(&tracer, client.post(url)).await.unwrap();
+                        for _ in 0..ask.count {
+                            send(&tracer, client.post(&url)).await.unwrap();
+                        }
                         "done"
                     }
                 }),
@@ -107,6 +110,12 @@ impl Harness {
     /// exactly one well-formed `traceparent`, and the `tracestate` lines
     /// joined.
     async fn call(&self, headers: &[(&str, &str)]) -> Callback {
+        self.call_back(headers, 1).await.remove(0)
+    }
+
+    /// As [`call`](Harness::call), with the service asked to call back
+    /// `count` times.
+    async fn call_back(&self, headers: &[(&str, &str)], count: usize) -> Vec<Callback> {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.append(
@@ -117,53 +126,15 @@ impl Harness {
         let before = self.callbacks.lock().unwrap().len();
         let resp = self
             .client
-            .post(format!("http://{}/test", self.service))
+            .post(format!("http://{}/test?count={count}", self.service))
             .headers(map)
             .send()
             .await
             .unwrap();
         assert!(resp.status().is_success(), "{headers:?}: {}", resp.status());
         let seen = self.callbacks.lock().unwrap();
-        assert_eq!(seen.len(), before + 1, "{headers:?}: no callback");
-        let got = &seen[before];
-
-        let parents: Vec<&str> = got
-            .get_all("traceparent")
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .collect();
-        assert_eq!(parents.len(), 1, "{headers:?}: {parents:?}");
-        let fields: Vec<&str> = parents[0].split('-').collect();
-        assert_eq!(fields.len(), 4, "{}", parents[0]);
-        let hex = |s: &str, n: usize| {
-            s.len() == n
-                && s.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        };
-        assert!(
-            fields[0] == "00" && hex(fields[1], 32) && hex(fields[2], 16) && hex(fields[3], 2),
-            "{}",
-            parents[0]
-        );
-        assert_ne!(fields[1], "0".repeat(32));
-        assert_ne!(fields[2], "0".repeat(16));
-
-        let mut state = Vec::new();
-        for line in got.get_all("tracestate") {
-            for member in line.to_str().unwrap().split(',') {
-                let member = member.trim_matches([' ', '\t']);
-                if member.is_empty() {
-                    continue;
-                }
-                let (k, v) = member.split_once('=').expect("member is key=value");
-                state.push((k.to_owned(), v.to_owned()));
-            }
-        }
-        Callback {
-            trace_id: fields[1].to_owned(),
-            parent_id: fields[2].to_owned(),
-            state,
-        }
+        assert_eq!(seen.len(), before + count, "{headers:?}: callbacks");
+        seen[before..].iter().map(read_callback).collect()
     }
 
     /// The trace id the service continued, for a request whose only trace
@@ -171,6 +142,54 @@ impl Harness {
     async fn trace_id_for(&self, value: &str) -> String {
         self.call(&[("traceparent", value)]).await.trace_id
     }
+}
+
+/// The `traceparent` (exactly one, well-formed) and `tracestate` of one
+/// callback.
+fn read_callback(got: &HeaderMap) -> Callback {
+    let parents: Vec<&str> = got
+        .get_all("traceparent")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(parents.len(), 1, "{parents:?}");
+    let fields: Vec<&str> = parents[0].split('-').collect();
+    assert_eq!(fields.len(), 4, "{}", parents[0]);
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    assert!(
+        fields[0] == "00" && hex(fields[1], 32) && hex(fields[2], 16) && hex(fields[3], 2),
+        "{}",
+        parents[0]
+    );
+    assert_ne!(fields[1], "0".repeat(32));
+    assert_ne!(fields[2], "0".repeat(16));
+
+    let mut state = Vec::new();
+    for line in got.get_all("tracestate") {
+        for member in line.to_str().unwrap().split(',') {
+            let member = member.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
+            let (k, v) = member.split_once('=').expect("member is key=value");
+            state.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    Callback {
+        trace_id: fields[1].to_owned(),
+        parent_id: fields[2].to_owned(),
+        state,
+    }
+}
+
+/// How many times the service calls the harness back (`?count=`).
+#[derive(serde::Deserialize)]
+struct Callbacks {
+    count: usize,
 }
 
 async fn serve(app: Router) -> SocketAddr {
@@ -268,18 +287,34 @@ async fn traceparent_cases() {
     ] {
         assert_eq!(h.trace_id_for(value).await, TRACE_ID, "{value:?}");
     }
+}
 
-    // An invalid parent, three requests: a new trace and parent each time.
-    let mut parents = std::collections::HashSet::new();
-    for _ in 0..3 {
-        let got = h
-            .call(&[(
-                "traceparent",
-                "00-00000000000000000000000000000000-1234567890123456-01",
-            )])
-            .await;
-        parents.insert(got.parent_id);
+/// The suite's `AdvancedTest`: one request, three callbacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_callbacks_of_one_request() {
+    use std::collections::HashSet;
+    let h = Harness::start().await;
+    fn ids(got: &[Callback]) -> (HashSet<&str>, HashSet<&str>) {
+        let traces = got.iter().map(|c| c.trace_id.as_str()).collect();
+        let parents = got.iter().map(|c| c.parent_id.as_str()).collect();
+        (traces, parents)
     }
+
+    // A valid parent: one trace, continued; a parent id each.
+    let got = h.call_back(&[("traceparent", VALID)], 3).await;
+    let (traces, parents) = ids(&got);
+    assert_eq!(traces, HashSet::from([TRACE_ID]));
+    assert_eq!(parents.len(), 3);
+
+    // None: a parent id each.
+    let got = h.call_back(&[], 3).await;
+    assert_eq!(ids(&got).1.len(), 3);
+
+    // An invalid one: a new trace id, never the zero one; a parent id each.
+    let zero = "00-00000000000000000000000000000000-1234567890123456-01";
+    let got = h.call_back(&[("traceparent", zero)], 3).await;
+    let (traces, parents) = ids(&got);
+    assert!(!traces.contains("0".repeat(32).as_str()), "{traces:?}");
     assert_eq!(parents.len(), 3);
 }
 
