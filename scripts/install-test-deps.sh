@@ -16,13 +16,13 @@ if ! python3 -c "import jaeger_client.thrift_gen.agent, thrift" 2>/dev/null; the
   echo "install-test-deps: installing jaeger-client from PyPI" >&2
   python3 -m pip install -q jaeger-client thrift
 fi
-# OpenTelemetry's Python propagators: an independent W3C Trace Context and
-# W3C baggage implementation for tests/interop_reference_clients.rs.
-if ! python3 -c "import opentelemetry.baggage.propagation" 2>/dev/null; then
-  echo "install-test-deps: installing opentelemetry-api from PyPI" >&2
-  python3 -m pip install -q "opentelemetry-api>=1.20,<2"
+# OpenTelemetry's Python propagators: independent W3C Trace Context, W3C
+# baggage and B3 implementations for tests/interop_reference_clients.rs.
+if ! python3 -c "import opentelemetry.baggage.propagation, opentelemetry.propagators.b3" 2>/dev/null; then
+  echo "install-test-deps: installing opentelemetry-api and its B3 propagator from PyPI" >&2
+  python3 -m pip install -q "opentelemetry-api>=1.20,<2" "opentelemetry-propagator-b3>=1.20,<2"
 fi
-echo "install-test-deps: thrift $(thrift --version | awk '{print $3}'), python jaeger-client and opentelemetry-api ready" >&2
+echo "install-test-deps: thrift $(thrift --version | awk '{print $3}'), python jaeger-client and opentelemetry propagators ready" >&2
 
 # The reference clients used by tests/interop_reference_clients.rs.
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,12 +1,13 @@
-"""Interop peer for W3C Trace Context and W3C baggage: PyPI
-opentelemetry-api's own propagators (TraceContextTextMapPropagator,
-W3CBaggagePropagator), an implementation of both specs independent of
-this crate and of the Jaeger clients.
+"""Interop peer: OpenTelemetry's Python propagators, implementations of
+the specs independent of this crate and of the Jaeger clients: PyPI
+opentelemetry-api's TraceContextTextMapPropagator and W3CBaggagePropagator
+(format "w3c"), and opentelemetry-propagator-b3's B3MultiFormat ("b3")
+and B3SingleFormat ("b3single"), which carry no baggage.
 
-Same JSON protocol as python_peer.py, for the format "w3c":
-  {"op": "inject", "format": "w3c", "trace_id": hex, "span_id": hex,
+Same JSON protocol as python_peer.py:
+  {"op": "inject", "format": F, "trace_id": hex, "span_id": hex,
    "parent_id": hex, "flags": int, "baggage": {...}} -> {"headers": {...}}
-  {"op": "extract", "format": "w3c", "headers": {...}} -> context or {"error"}
+  {"op": "extract", "format": F, "headers": {...}} -> context or {"error"}
 """
 
 import json
@@ -14,16 +15,22 @@ import sys
 
 from opentelemetry import baggage, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-TRACE_CONTEXT = TraceContextTextMapPropagator()
 BAGGAGE = W3CBaggagePropagator()
+# Each format's trace propagator; W3C baggage goes with "w3c" alone.
+TRACE = {
+    "w3c": TraceContextTextMapPropagator(),
+    "b3": B3MultiFormat(),
+    "b3single": B3SingleFormat(),
+}
 
 
 def run(case):
-    if case["format"] != "w3c":
-        raise ValueError(f"unknown format {case['format']}")
+    trace_propagator = TRACE[case["format"]]
+    with_baggage = case["format"] == "w3c"
     if case["op"] == "inject":
         span = SpanContext(
             trace_id=int(case["trace_id"], 16),
@@ -35,12 +42,14 @@ def run(case):
         for k, v in case["baggage"].items():
             ctx = baggage.set_baggage(k, v, context=ctx)
         carrier = {}
-        TRACE_CONTEXT.inject(carrier, context=ctx)
-        BAGGAGE.inject(carrier, context=ctx)
+        trace_propagator.inject(carrier, context=ctx)
+        if with_baggage:
+            BAGGAGE.inject(carrier, context=ctx)
         return {"headers": carrier}
     carrier = dict(case["headers"])
-    ctx = TRACE_CONTEXT.extract(carrier)
-    ctx = BAGGAGE.extract(carrier, context=ctx)
+    ctx = trace_propagator.extract(carrier)
+    if with_baggage:
+        ctx = BAGGAGE.extract(carrier, context=ctx)
     span = trace.get_current_span(ctx).get_span_context()
     if not span.is_valid:
         return {"error": "no valid span context"}
