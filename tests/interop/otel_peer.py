@@ -10,14 +10,12 @@ Same JSON protocol as python_peer.py:
   {"op": "extract", "format": F, "headers": {...}} -> context or {"error"}
 """
 
-import json
-import sys
-
 from opentelemetry import baggage, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from peer_protocol import serve
 
 BAGGAGE = W3CBaggagePropagator()
 # Each format's trace propagator; W3C baggage goes with "w3c" alone.
@@ -62,16 +60,5 @@ def run(case):
     }
 
 
-def main():
-    cases = json.load(sys.stdin)["cases"]
-    results = []
-    for c in cases:
-        try:
-            results.append(run(c))
-        except Exception as e:  # reported to the test, which fails on it
-            results.append({"error": f"{type(e).__name__}: {e}"})
-    json.dump(results, sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)

@@ -8,11 +8,9 @@ Reads {"cases": [...]} on stdin and prints one JSON result per case:
 The binary format carries hex instead of headers: {"binary": "..."}.
 """
 
-import json
-import sys
-
 from jaeger_client.codecs import B3Codec, BinaryCodec, TextCodec
 from jaeger_client.span_context import SpanContext
+from peer_protocol import serve
 
 CODECS = {
     "jaeger": TextCodec(url_encoding=True),
@@ -53,16 +51,5 @@ def run(case):
     }
 
 
-def main():
-    cases = json.load(sys.stdin)["cases"]
-    results = []
-    for c in cases:
-        try:
-            results.append(run(c))
-        except Exception as e:  # reported to the test, which fails on it
-            results.append({"error": f"{type(e).__name__}: {e}"})
-    json.dump(results, sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)
