@@ -17,10 +17,12 @@ if ! python3 -c "import jaeger_client.thrift_gen.agent, thrift" 2>/dev/null; the
   python3 -m pip install -q jaeger-client thrift
 fi
 # OpenTelemetry's Python propagators: independent W3C Trace Context, W3C
-# baggage and B3 implementations for tests/interop_reference_clients.rs.
-if ! python3 -c "import opentelemetry.baggage.propagation, opentelemetry.propagators.b3" 2>/dev/null; then
-  echo "install-test-deps: installing opentelemetry-api and its B3 propagator from PyPI" >&2
-  python3 -m pip install -q "opentelemetry-api>=1.20,<2" "opentelemetry-propagator-b3>=1.20,<2"
+# baggage, B3 and Jaeger implementations for
+# tests/interop_reference_clients.rs.
+if ! python3 -c "import opentelemetry.baggage.propagation, opentelemetry.propagators.b3, opentelemetry.propagators.jaeger" 2>/dev/null; then
+  echo "install-test-deps: installing opentelemetry-api and its B3 and Jaeger propagators from PyPI" >&2
+  python3 -m pip install -q "opentelemetry-api>=1.20,<2" "opentelemetry-propagator-b3>=1.20,<2" \
+    "opentelemetry-propagator-jaeger>=1.20,<2"
 fi
 echo "install-test-deps: thrift $(thrift --version | awk '{print $3}'), python jaeger-client and opentelemetry propagators ready" >&2
 

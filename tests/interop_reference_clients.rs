@@ -11,9 +11,10 @@
 //! binary propagator). The binary format travels as hex in the peers' JSON.
 //! OpenTelemetry's Python propagators are a peer too: for W3C Trace Context
 //! with W3C baggage, which no Jaeger client carries together (PyPI
-//! `opentelemetry-api`), and for B3 in both its forms, single and multiple
+//! `opentelemetry-api`), for B3 in both its forms, single and multiple
 //! headers (`opentelemetry-propagator-b3`), the single one being what no
-//! Jaeger client here writes or reads.
+//! Jaeger client here writes or reads, and for the Jaeger format
+//! (`opentelemetry-propagator-jaeger`).
 //!
 //! Where a peer cannot carry something, the expectation says so and why;
 //! everything else must match exactly.
@@ -33,7 +34,7 @@ enum Peer {
     Node,
     Java,
     Go,
-    /// OpenTelemetry's Python propagators (W3C, B3 in both forms).
+    /// OpenTelemetry's Python propagators (W3C, B3 in both forms, Jaeger).
     OtelPython,
 }
 
@@ -71,7 +72,7 @@ impl Peer {
             Peer::Java => &["jaeger", "b3", "w3c", "binary"],
             Peer::Python | Peer::Go => &["jaeger", "b3", "binary"],
             Peer::Node => &["jaeger", "b3"],
-            Peer::OtelPython => &["w3c", "b3", "b3single"],
+            Peer::OtelPython => &["w3c", "b3", "b3single", "jaeger"],
         }
     }
 
@@ -185,8 +186,13 @@ fn expected(peer: Peer, format: &str, ctx: &SpanContext) -> (u8, u64, BTreeMap<S
             flags &= 1;
             parent = 0;
         }
-        // OpenTelemetry keeps neither a parent id nor a debug flag, and
-        // its B3 propagators carry no baggage.
+        // OpenTelemetry keeps neither a parent id nor a debug flag (its
+        // Jaeger propagator's other quirk is below).
+        (Peer::OtelPython, "jaeger") => {
+            flags &= 1;
+            parent = 0;
+        }
+        // Its B3 propagators carry no baggage either.
         (Peer::OtelPython, _) => {
             flags &= 1;
             parent = 0;
@@ -267,8 +273,13 @@ fn check_peer(peer: Peer) {
                     .unwrap_or_else(|| panic!("{peer:?} {format}: nothing found in {headers:?}"));
                 (got, format!("{peer:?} injects {format} {headers:?}"))
             };
-            let (flags, parent, mut baggage) = expected(peer, format, ctx);
-            if peer == Peer::OtelPython {
+            let (mut flags, parent, mut baggage) = expected(peer, format, ctx);
+            if (peer, format) == (Peer::OtelPython, "jaeger") && flags & 1 == 1 {
+                // OpenTelemetry's Jaeger propagator sends every sampled
+                // context with the debug flag too.
+                flags |= 2;
+            }
+            if (peer, format) == (Peer::OtelPython, "w3c") {
                 // OpenTelemetry's Python propagator writes a space in a
                 // baggage value as `+` (`quote_plus`), which the W3C
                 // baggage spec reads as a plus (its value characters

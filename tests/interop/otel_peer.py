@@ -1,8 +1,10 @@
 """Interop peer: OpenTelemetry's Python propagators, implementations of
 the specs independent of this crate and of the Jaeger clients: PyPI
 opentelemetry-api's TraceContextTextMapPropagator and W3CBaggagePropagator
-(format "w3c"), and opentelemetry-propagator-b3's B3MultiFormat ("b3")
-and B3SingleFormat ("b3single"), which carry no baggage.
+(format "w3c"), opentelemetry-propagator-b3's B3MultiFormat ("b3") and
+B3SingleFormat ("b3single"), which carry no baggage, and
+opentelemetry-propagator-jaeger's JaegerPropagator ("jaeger", with its
+uberctx- baggage).
 
 Same JSON protocol as python_peer.py:
   {"op": "inject", "format": F, "trace_id": hex, "span_id": hex,
@@ -13,16 +15,19 @@ Same JSON protocol as python_peer.py:
 from opentelemetry import baggage, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
+from opentelemetry.propagators.jaeger import JaegerPropagator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from peer_protocol import serve
 
 BAGGAGE = W3CBaggagePropagator()
-# Each format's trace propagator; W3C baggage goes with "w3c" alone.
+# Each format's trace propagator; W3C baggage goes with "w3c" alone (the
+# Jaeger propagator carries its own).
 TRACE = {
     "w3c": TraceContextTextMapPropagator(),
     "b3": B3MultiFormat(),
     "b3single": B3SingleFormat(),
+    "jaeger": JaegerPropagator(),
 }
 
 
