@@ -17,7 +17,8 @@ case "${1:-}" in
   start)
     if running; then echo "jaeger: already running (pid $(cat "$pidfile"))"; exit 0; fi
     bin="$("$root/scripts/build-jaeger.sh")"
-    nohup "$bin" --config "$root/e2e/jaeger-loopback.yaml" >"$state/jaeger.log" 2>&1 &
+    # From the root: the config names e2e/sampling-strategies.json.
+    (cd "$root" && exec nohup "$bin" --config e2e/jaeger-loopback.yaml >"$state/jaeger.log" 2>&1) &
     echo $! >"$pidfile"
     for _ in $(seq 1 150); do
       if curl -sf "http://127.0.0.1:16686/api/services" >/dev/null 2>&1; then

@@ -311,6 +311,98 @@ async fn remote_sampler_reads_jaegers_strategy() {
     drop(guard);
 }
 
+/// A tracer with the remote sampler for `service`, asking the real
+/// Jaeger's sampling endpoint, and sampling nothing until its strategy
+/// arrives.
+fn remote_tracer(service: &str) -> (Tracer, jaeger_tracer::TracerGuard) {
+    let vars = [
+        ("JAEGER_SERVICE_NAME", service),
+        ("JAEGER_AGENT_HOST", "127.0.0.1"),
+        ("JAEGER_SAMPLER_TYPE", "remote"),
+        ("JAEGER_SAMPLER_PARAM", "0"),
+        ("JAEGER_SAMPLING_ENDPOINT", "http://127.0.0.1:5778/sampling"),
+        ("JAEGER_REPORTER_FLUSH_INTERVAL", "100ms"),
+    ];
+    TracerBuilder::from_lookup(env_vars::lookup(&vars))
+        .unwrap()
+        .init()
+        .unwrap()
+}
+
+/// Starts roots named `operation` until one is sampled (Jaeger's strategy
+/// has arrived); returns that root's trace id, the root finished.
+async fn first_sampled(tracer: &Tracer, operation: &'static str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let span = tracer.start(operation);
+        if span.context().is_sampled() {
+            return span.context().trace_id().to_string();
+        }
+        assert!(Instant::now() < deadline, "Jaeger's strategy never applied");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many of `n` new roots named `operation` are sampled.
+fn sampled_of(tracer: &Tracer, operation: &'static str, n: usize) -> usize {
+    (0..n)
+        .filter(|_| tracer.start(operation).context().is_sampled())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn remote_sampler_follows_jaegers_rate_limiting_strategy() {
+    // e2e/sampling-strategies.json: 2 traces a second for this service.
+    let (tracer, guard) = remote_tracer("e2e-rate-limited");
+    let probe = first_sampled(&tracer, "probe").await;
+    // The bucket holds 2 (the rate, at least 1) and the probe took one:
+    // of a burst, at most the other and what refilled during it.
+    let started = Instant::now();
+    let burst = sampled_of(&tracer, "burst", 500);
+    let refilled = (started.elapsed().as_secs_f64() * 2.0).ceil() as usize;
+    assert!(
+        burst <= 1 + refilled,
+        "{burst} of 500 sampled, {refilled} refilled"
+    );
+    // A second later, the bucket has refilled.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(sampled_of(&tracer, "later", 500) >= 2);
+    drop(guard);
+
+    // The sampled root says which sampler decided, in Jaeger.
+    let trace = fetch_trace(&probe, 1).await;
+    let root = span(&trace, "probe");
+    assert_eq!(tag(&root["tags"], "sampler.type")["value"], "ratelimiting");
+    assert_eq!(tag(&root["tags"], "sampler.param")["value"], 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn remote_sampler_follows_jaegers_per_operation_strategy() {
+    // e2e/sampling-strategies.json: checkout 1, health 0, half 0.5, any
+    // other operation 0, no lower bound.
+    let (tracer, guard) = remote_tracer("e2e-per-operation");
+    let probe = first_sampled(&tracer, "checkout").await;
+    assert_eq!(sampled_of(&tracer, "checkout", 400), 400);
+    assert_eq!(sampled_of(&tracer, "health", 400), 0);
+    assert_eq!(sampled_of(&tracer, "unlisted", 400), 0);
+    // Binomial(400, 0.5): 200 with a standard deviation of 10.
+    let half = sampled_of(&tracer, "half", 400);
+    assert!((140..=260).contains(&half), "{half} of 400 sampled at 0.5");
+    // A child follows its parent's decision, whatever its own operation.
+    let root = tracer.start("checkout");
+    let child = tracer.span("health").child_of(root.context()).start();
+    assert!(child.context().is_sampled());
+    drop((child, root));
+    drop(guard);
+
+    let trace = fetch_trace(&probe, 1).await;
+    let root = span(&trace, "checkout");
+    assert_eq!(tag(&root["tags"], "sampler.type")["value"], "probabilistic");
+    assert_eq!(tag(&root["tags"], "sampler.param")["value"], 1.0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
 async fn demo_produces_one_trace_across_three_services() {
