@@ -12,6 +12,15 @@ if ! command -v thrift >/dev/null; then
     $SUDO apt-get install -y -q thrift-compiler >/dev/null
   }
 fi
+# openssl makes the certificate of the e2e suite's https collector endpoint
+# (scripts/jaeger.sh).
+if ! command -v openssl >/dev/null; then
+  echo "install-test-deps: installing openssl" >&2
+  $SUDO apt-get install -y -q openssl >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q openssl >/dev/null
+  }
+fi
 if ! python3 -c "import jaeger_client.thrift_gen.agent, thrift" 2>/dev/null; then
   echo "install-test-deps: installing jaeger-client from PyPI" >&2
   python3 -m pip install -q jaeger-client thrift

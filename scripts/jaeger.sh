@@ -17,6 +17,21 @@ case "${1:-}" in
   start)
     if running; then echo "jaeger: already running (pid $(cat "$pidfile"))"; exit 0; fi
     bin="$("$root/scripts/build-jaeger.sh")"
+    # The secured collector endpoint's certificate, for 127.0.0.1 and
+    # localhost, issued by a private CA (ca.pem, which the tests trust);
+    # made once.
+    tls="$state/tls"
+    if [ ! -s "$tls/cert.pem" ] || [ ! -s "$tls/key.pem" ] || [ ! -s "$tls/ca.pem" ]; then
+      mkdir -p "$tls"
+      ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      openssl req -x509 $ec -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" -days 3650 \
+        -subj "/CN=jaeger-tracer e2e CA" 2>/dev/null
+      openssl req $ec -keyout "$tls/key.pem" -out "$tls/server.csr" -subj "/CN=localhost" 2>/dev/null
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+        >"$tls/server.ext"
+      openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" \
+        -CAcreateserial -days 3650 -extfile "$tls/server.ext" -out "$tls/cert.pem" 2>/dev/null
+    fi
     # From the root: the config names e2e/sampling-strategies.json.
     (cd "$root" && exec nohup "$bin" --config e2e/jaeger-loopback.yaml >"$state/jaeger.log" 2>&1) &
     echo $! >"$pidfile"

@@ -123,9 +123,59 @@ impl std::error::Error for Error {
     }
 }
 
+/// An error with its causes, `error: cause: root cause`, for the logs. HTTP
+/// clients keep what a user can act on (a refused connection, an untrusted
+/// certificate, a name that does not resolve) in the source chain, under a
+/// top message as bare as "error sending request". A cause whose text is
+/// already in the line is left out.
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn causes_are_joined_once_each() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl fmt::Display for Layer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let e = Layer(
+            "error sending request",
+            Some(Box::new(Layer(
+                "client error (Connect)",
+                Some(Box::new(Layer(
+                    "Connection refused",
+                    Some(Box::new(Layer("refused", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            with_causes(&e),
+            "error sending request: client error (Connect): Connection refused"
+        );
+        assert_eq!(with_causes(&Layer("alone", None)), "alone");
+    }
 
     #[test]
     fn env_error_names_variable_and_value() {

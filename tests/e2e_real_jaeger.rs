@@ -311,6 +311,59 @@ async fn remote_sampler_reads_jaegers_strategy() {
     drop(guard);
 }
 
+/// The secured collector endpoint of e2e/jaeger-loopback.yaml: https with
+/// a certificate from the private CA scripts/jaeger.sh made, and basic
+/// authentication.
+fn secured_collector(user: &str, password: &str) -> Collector {
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/target/jaeger/tls/ca.pem");
+    let pem = std::fs::read(ca).expect("scripts/jaeger.sh start makes the CA");
+    Collector::new("https://127.0.0.1:14278/api/traces")
+        .with_root_certificate_pem(pem)
+        .with_basic_auth(user, password)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn https_collector_with_basic_auth() {
+    let service = unique("e2e-https");
+    round_trip(
+        Tracer::builder(&service).with_collector(secured_collector("e2e-user", "e2e-secret")),
+        &service,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger: scripts/jaeger.sh start"]
+async fn https_collector_refusing_the_password_counts_the_spans_failed() {
+    let service = unique("e2e-refused");
+    let (tracer, guard) = Tracer::builder(&service)
+        .with_collector(secured_collector("e2e-user", "wrong"))
+        .init()
+        .unwrap();
+    let trace_id = {
+        let root = tracer.start("refused-root");
+        let _child = tracer
+            .span("refused-child")
+            .child_of(root.context())
+            .start();
+        root.context().trace_id().to_string()
+    };
+    drop(guard);
+    // Jaeger answers 401, which is not retried: both spans failed, counted.
+    let m = tracer.metrics();
+    assert_eq!((m.spans_failed_to_send, m.spans_reported), (2, 0), "{m:?}");
+    assert!(m.send_errors >= 1, "{m:?}");
+    // And nothing of them reached the storage.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        get_json(&format!("{QUERY}/api/traces/{trace_id}"))
+            .await
+            .is_none(),
+        "a refused batch was stored"
+    );
+}
+
 /// A tracer with the remote sampler for `service`, asking the real
 /// Jaeger's sampling endpoint, and sampling nothing until its strategy
 /// arrives.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jaeger_tracer::{Collector, Tracer, TracerBuilder};
-use support::http::{HttpServer, Reply, Request};
+use support::http::{self_signed, HttpServer, Reply, Request};
 use thrift::{decode_bare_batch, jaeger};
 
 fn decode(req: &Request) -> jaeger::Batch {
@@ -367,18 +367,6 @@ fn slow_server_under_100k_spans_keeps_memory_bounded() {
     assert!(m.spans_dropped_queue_full > 0, "{m:?}");
     assert_eq!(m.spans_finished(), 100_000, "{m:?}");
     assert_eq!(span_ids(&server.requests()).len() as u64, m.spans_reported);
-}
-
-fn self_signed() -> (
-    String,
-    rustls::pki_types::CertificateDer<'static>,
-    rustls::pki_types::PrivateKeyDer<'static>,
-) {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let pem = key.cert.pem();
-    let der = key.cert.der().clone();
-    let private = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
-    (pem, der, private)
 }
 
 #[test]

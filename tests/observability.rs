@@ -320,6 +320,38 @@ fn sampling_endpoint_secrets_stay_out_of_warnings_and_errors() {
     );
 }
 
+/// A collector that cannot be reached is reported with the cause a user
+/// can act on, not only the HTTP client's "error sending request": a
+/// refused connection, a certificate the client does not trust.
+#[test]
+fn an_unreachable_collector_is_reported_with_its_cause() {
+    let capture = logger();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/traces", closed.local_addr().unwrap());
+    drop(closed);
+    let warnings = one_span_failing_to(capture, url);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("error sending request") && w.contains("Connection refused")),
+        "{warnings:?}"
+    );
+
+    let (_pem, cert, key) = support::http::self_signed();
+    let server = support::http::HttpServer::start_tls(cert, key, |_| {
+        support::http::Reply::Status(202, Vec::new())
+    });
+    let url = server.url("/api/traces");
+    let warnings = one_span_failing_to(capture, url.clone());
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains(&url) && w.contains("invalid peer certificate: UnknownIssuer")),
+        "{warnings:?}"
+    );
+    assert!(server.requests().is_empty());
+}
+
 /// A collector URL without the collector's path: the 404 is reported with
 /// the path a Jaeger collector takes batches at.
 #[test]

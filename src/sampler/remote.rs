@@ -379,7 +379,7 @@ impl Poller {
                 log::debug!(
                     "jaeger: sampling endpoint {} unreachable: {}",
                     self.display,
-                    e.without_url()
+                    crate::error::with_causes(&e.without_url())
                 );
                 return false;
             }

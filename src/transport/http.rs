@@ -233,6 +233,10 @@ impl Collector {
 
     /// Trusts an extra root certificate (PEM) for https, such as a private
     /// CA or a self-signed collector certificate. Verification stays on.
+    /// A self-signed certificate must not be marked as a CA's
+    /// (`basicConstraints=CA:FALSE`): a server presenting a CA's certificate
+    /// is refused (`CaUsedAsEndEntity`), and a bare `openssl req -x509` makes
+    /// one.
     pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
         self
@@ -464,7 +468,10 @@ impl HttpTransport {
                     Err(Attempt::Fatal(why))
                 }
             }
-            Err(e) => Err(Attempt::Retry(e.without_url().to_string(), None)),
+            Err(e) => Err(Attempt::Retry(
+                crate::error::with_causes(&e.without_url()),
+                None,
+            )),
         }
     }
 }
@@ -531,10 +538,10 @@ impl Transport for HttpTransport {
                         return Err(io::Error::other(super::TooLarge(why)))
                     }
                     Err(Attempt::Retry(why, _)) if attempt >= retries => {
-                        return Err(io::Error::other(format!(
-                            "{why} (after {} attempts)",
-                            attempt + 1
-                        )))
+                        return Err(io::Error::other(match attempt {
+                            0 => format!("{why} (one attempt, no retries configured)"),
+                            n => format!("{why} (after {} attempts)", n + 1),
+                        }))
                     }
                     Err(Attempt::Retry(why, asked)) => {
                         log::debug!(

@@ -221,3 +221,19 @@ fn serve<S: Read + Write>(
         }
     }
 }
+
+/// A self-signed certificate for `localhost` (not a CA's, as a server's
+/// must be): its PEM, and the certificate and key for
+/// [`HttpServer::start_tls`].
+#[allow(dead_code)] // not every test file serves https
+pub fn self_signed() -> (
+    String,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = key.cert.pem();
+    let der = key.cert.der().clone();
+    let private = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+    (pem, der, private)
+}
