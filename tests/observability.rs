@@ -352,6 +352,53 @@ fn an_unreachable_collector_is_reported_with_its_cause() {
     assert!(server.requests().is_empty());
 }
 
+/// A sampling endpoint that fails (here a wrong path: 404) is warned of
+/// once, with what it answered, not at every poll; its recovery is
+/// followed.
+#[test]
+fn a_failing_sampling_endpoint_is_warned_of_once() {
+    let capture = logger();
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let server = support::http::HttpServer::start(move |_| {
+        if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 4 {
+            support::http::Reply::Status(404, b"404 page not found".to_vec())
+        } else {
+            support::http::Reply::Status(
+                200,
+                br#"{"strategyType":0,"probabilisticSampling":{"samplingRate":1}}"#.to_vec(),
+            )
+        }
+    });
+    let url = server.url("/wrong-path");
+    let sampler = jaeger_tracer::sampler::RemoteSampler::builder("failing-endpoint")
+        .with_endpoint(url.clone())
+        .with_initial_rate(0.0)
+        .with_refresh_interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sampler.stats().updates_ok == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            sampler.stats()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sampler.stats().queries_err, 4);
+    let warned: Vec<String> = capture
+        .1
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|w| w.contains(&url))
+        .cloned()
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("answered 404 Not Found"), "{warned:?}");
+}
+
 /// A collector URL without the collector's path: the 404 is reported with
 /// the path a Jaeger collector takes batches at.
 #[test]

@@ -232,6 +232,7 @@ impl RemoteSamplerBuilder {
             display,
             service: self.service_name,
             interval: self.refresh_interval,
+            failing: std::cell::Cell::new(false),
         };
         std::thread::Builder::new()
             .name("jaeger-sampling".into())
@@ -291,6 +292,10 @@ struct Poller {
     display: String,
     service: String,
     interval: Duration,
+    /// The endpoint failed (unreachable, or an answer other than 200) and
+    /// that was warned of: until a strategy arrives again, further
+    /// failures are logged at debug level only.
+    failing: std::cell::Cell<bool>,
 }
 
 impl Poller {
@@ -354,11 +359,7 @@ impl Poller {
             Ok(r) if r.status() == reqwest::StatusCode::OK => read_capped(r).await,
             Ok(r) => {
                 c.queries_err.fetch_add(1, Relaxed);
-                log::debug!(
-                    "jaeger: sampling endpoint {} answered {}",
-                    self.display,
-                    r.status()
-                );
+                self.failed(&format!("answered {}", r.status()));
                 return false;
             }
             Err(e) => Err(e),
@@ -376,17 +377,19 @@ impl Poller {
             }
             Err(e) => {
                 c.queries_err.fetch_add(1, Relaxed);
-                log::debug!(
-                    "jaeger: sampling endpoint {} unreachable: {}",
-                    self.display,
+                self.failed(&format!(
+                    "unreachable: {}",
                     crate::error::with_causes(&e.without_url())
-                );
+                ));
                 return false;
             }
         };
         c.queries_ok.fetch_add(1, Relaxed);
         match strategy::parse(&body) {
             Ok(s) => {
+                if self.failing.replace(false) {
+                    log::info!("jaeger: sampling endpoint {} answers again", self.display);
+                }
                 self.apply(s);
                 true
             }
@@ -398,6 +401,22 @@ impl Poller {
                 );
                 false
             }
+        }
+    }
+
+    /// A poll found the endpoint unreachable, or answering other than 200
+    /// (`what`): warned of once until a strategy arrives again. A wrong
+    /// endpoint would otherwise leave the service at its initial rate
+    /// without a word.
+    fn failed(&self, what: &str) {
+        if self.failing.replace(true) {
+            log::debug!("jaeger: sampling endpoint {} {what}", self.display);
+        } else {
+            log::warn!(
+                "jaeger: sampling endpoint {} {what}; keeping the current sampling strategy \
+                 and retrying (further failures are counted in the sampler's stats, not logged)",
+                self.display
+            );
         }
     }
 
@@ -489,6 +508,7 @@ mod tests {
             display: "http://127.0.0.1:9/sampling".into(),
             service: "s".into(),
             interval: DEFAULT_REFRESH_INTERVAL,
+            failing: std::cell::Cell::new(false),
         };
         let sampler = RemoteSampler {
             shared,
