@@ -48,7 +48,7 @@ if [ ! -f "$interop/java/target/classes/Peer.class" ] || [ "$interop/java/Peer.j
     && mkdir -p target/classes && javac -d target/classes -cp "target/lib/*" Peer.java)
 fi
 mkdir -p "$root/target/interop"
-if [ ! -x "$root/target/interop/go-peer" ] || [ "$interop/go/main.go" -nt "$root/target/interop/go-peer" ]; then
+if [ ! -x "$root/target/interop/go-peer" ] || [ -n "$(find "$interop/go" -name '*.go' -newer "$root/target/interop/go-peer")" ]; then
   echo "install-test-deps: Go github.com/uber/jaeger-client-go" >&2
   (cd "$interop/go" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOSUMDB=off go build -o "$root/target/interop/go-peer" .)
 fi

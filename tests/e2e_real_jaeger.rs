@@ -311,6 +311,101 @@ async fn remote_sampler_reads_jaegers_strategy() {
     drop(guard);
 }
 
+/// The service this crate traces in the cross-language trace: it continues
+/// the caller's trace, reads the customer from the baggage, and calls the
+/// `backend` URL it was given with its own span's context.
+async fn rust_handler(
+    axum::extract::State(tracer): axum::extract::State<Tracer>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> (http::StatusCode, String) {
+    let parent = match tracer.extract(&headers) {
+        Ok(Some(parent)) => parent,
+        other => return (http::StatusCode::BAD_REQUEST, format!("{other:?}")),
+    };
+    let mut span = tracer
+        .span("rust-handler")
+        .child_of(&parent)
+        .with_tag("span.kind", "server")
+        .start();
+    let customer = span.baggage_item("customer").unwrap_or("none").to_owned();
+    span.set_tag("customer.seen", customer);
+    let mut outgoing = HeaderMap::new();
+    tracer.inject(span.context(), &mut outgoing);
+    let backend = query.get("backend").cloned().unwrap_or_default();
+    match reqwest::Client::new()
+        .get(backend)
+        .headers(outgoing)
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => (http::StatusCode::OK, String::new()),
+        other => (http::StatusCode::BAD_GATEWAY, format!("{other:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and the Go peer (scripts/install-test-deps.sh)"]
+async fn one_trace_across_go_and_rust_services() {
+    // Go (jaeger-client-go) -> this crate -> Go, each reporting to the
+    // real Jaeger agent over UDP; the context and a baggage item with a
+    // space cross both ways in the Jaeger headers.
+    let (go_service, rust_service) = (unique("e2e-go"), unique("e2e-rust"));
+    let (tracer, guard) = Tracer::builder(&rust_service)
+        .with_agent_host("127.0.0.1")
+        .init()
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/handle", axum::routing::get(rust_handler))
+        .with_state(tracer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/handle", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/target/interop/go-peer");
+    let service = go_service.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(peer)
+            .args(["trace", &url, &service])
+            .output()
+            .expect("the Go peer: run scripts/install-test-deps.sh")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let go: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(go["status"], 200, "{go}");
+    assert_eq!(go["backend_calls"], 1, "{go}");
+    drop(guard);
+    assert_eq!(tracer.metrics().spans_reported, 1);
+
+    let trace_id = go["trace_id"].as_str().unwrap();
+    let trace = fetch_trace(trace_id, 3).await;
+    let service_of = |s: &Value| {
+        trace["processes"][s["processID"].as_str().unwrap()]["serviceName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let request = span(&trace, "go-request");
+    let handler = span(&trace, "rust-handler");
+    let backend = span(&trace, "go-backend");
+    assert_eq!(service_of(request), go_service);
+    assert_eq!(service_of(handler), rust_service);
+    assert_eq!(service_of(backend), go_service);
+    assert_eq!(request["spanID"], go["span_id"]);
+    assert_eq!(handler["references"][0]["refType"], "CHILD_OF");
+    assert_eq!(handler["references"][0]["spanID"], request["spanID"]);
+    assert_eq!(backend["references"][0]["spanID"], handler["spanID"]);
+    for s in [handler, backend] {
+        assert_eq!(tag(&s["tags"], "customer.seen")["value"], "ada lovelace");
+    }
+}
+
 /// The secured collector endpoint of e2e/jaeger-loopback.yaml: https with
 /// a certificate from the private CA scripts/jaeger.sh made, and basic
 /// authentication.

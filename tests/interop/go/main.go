@@ -31,6 +31,10 @@ type testCase struct {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "trace" {
+		traceMode(os.Args[2], os.Args[3])
+		return
+	}
 	var input struct {
 		Cases []testCase `json:"cases"`
 	}
