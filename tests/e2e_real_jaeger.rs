@@ -344,13 +344,14 @@ async fn rust_handler(
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and the Go peer (scripts/install-test-deps.sh)"]
-async fn one_trace_across_go_and_rust_services() {
-    // Go (jaeger-client-go) -> this crate -> Go, each reporting to the
-    // real Jaeger agent over UDP; the context and a baggage item with a
-    // space cross both ways in the Jaeger headers.
-    let (go_service, rust_service) = (unique("e2e-go"), unique("e2e-rust"));
+/// One trace across a reference client's services and this crate's: the
+/// peer (`program args… <url> <service>`, see tests/interop/go/trace.go)
+/// starts `<prefix>-request`, calls [`rust_handler`], which calls the
+/// peer's backend, which starts `<prefix>-backend`; each reports to the
+/// real Jaeger agent over UDP. The context and a baggage item with a space
+/// cross both ways in the Jaeger headers, and Jaeger shows one trace.
+async fn one_trace_across(program: &str, args: &[&str], prefix: &str) {
+    let (peer_service, rust_service) = (unique(&format!("e2e-{prefix}")), unique("e2e-rust"));
     let (tracer, guard) = Tracer::builder(&rust_service)
         .with_agent_host("127.0.0.1")
         .init()
@@ -362,48 +363,64 @@ async fn one_trace_across_go_and_rust_services() {
     let url = format!("http://{}/handle", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/target/interop/go-peer");
-    let service = go_service.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(peer)
-            .args(["trace", &url, &service])
-            .output()
-            .expect("the Go peer: run scripts/install-test-deps.sh")
-    })
-    .await
-    .unwrap();
+    let mut command = std::process::Command::new(program);
+    command.args(args).args([&url, &peer_service]);
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{program}: {e}; run scripts/install-test-deps.sh"));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let go: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(go["status"], 200, "{go}");
-    assert_eq!(go["backend_calls"], 1, "{go}");
+    let peer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(peer["status"], 200, "{peer}");
+    assert_eq!(peer["backend_calls"], 1, "{peer}");
     drop(guard);
     assert_eq!(tracer.metrics().spans_reported, 1);
 
-    let trace_id = go["trace_id"].as_str().unwrap();
-    let trace = fetch_trace(trace_id, 3).await;
+    let trace = fetch_trace(peer["trace_id"].as_str().unwrap(), 3).await;
     let service_of = |s: &Value| {
         trace["processes"][s["processID"].as_str().unwrap()]["serviceName"]
             .as_str()
             .unwrap()
             .to_owned()
     };
-    let request = span(&trace, "go-request");
+    let request = span(&trace, &format!("{prefix}-request"));
     let handler = span(&trace, "rust-handler");
-    let backend = span(&trace, "go-backend");
-    assert_eq!(service_of(request), go_service);
+    let backend = span(&trace, &format!("{prefix}-backend"));
+    assert_eq!(service_of(request), peer_service);
     assert_eq!(service_of(handler), rust_service);
-    assert_eq!(service_of(backend), go_service);
-    assert_eq!(request["spanID"], go["span_id"]);
+    assert_eq!(service_of(backend), peer_service);
+    assert_eq!(request["spanID"], peer["span_id"]);
     assert_eq!(handler["references"][0]["refType"], "CHILD_OF");
     assert_eq!(handler["references"][0]["spanID"], request["spanID"]);
     assert_eq!(backend["references"][0]["spanID"], handler["spanID"]);
     for s in [handler, backend] {
         assert_eq!(tag(&s["tags"], "customer.seen")["value"], "ada lovelace");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and the Go peer (scripts/install-test-deps.sh)"]
+async fn one_trace_across_go_and_rust_services() {
+    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/target/interop/go-peer");
+    one_trace_across(peer, &["trace"], "go").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and npm jaeger-client (scripts/install-test-deps.sh)"]
+async fn one_trace_across_node_and_rust_services() {
+    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node/trace.js");
+    one_trace_across("node", &[peer], "node").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and PyPI jaeger-client (scripts/install-test-deps.sh)"]
+async fn one_trace_across_python_and_rust_services() {
+    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python_trace.py");
+    one_trace_across("python3", &[peer], "python").await;
 }
 
 /// The secured collector endpoint of e2e/jaeger-loopback.yaml: https with
