@@ -42,10 +42,20 @@ if [ ! -d "$interop/node/node_modules/jaeger-client" ]; then
   echo "install-test-deps: npm jaeger-client" >&2
   (cd "$interop/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-if [ ! -f "$interop/java/target/classes/Peer.class" ] || [ "$interop/java/Peer.java" -nt "$interop/java/target/classes/Peer.class" ]; then
+java_stale() {
+  local name
+  for name in Peer Trace; do
+    if [ ! -f "$interop/java/target/classes/$name.class" ] \
+      || [ "$interop/java/$name.java" -nt "$interop/java/target/classes/$name.class" ]; then
+      return 0
+    fi
+  done
+  return 1
+}
+if java_stale; then
   echo "install-test-deps: Maven io.jaegertracing:jaeger-client" >&2
   (cd "$interop/java" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=target/lib >/dev/null \
-    && mkdir -p target/classes && javac -d target/classes -cp "target/lib/*" Peer.java)
+    && mkdir -p target/classes && javac -d target/classes -cp "target/lib/*" Peer.java Trace.java)
 fi
 mkdir -p "$root/target/interop"
 if [ ! -x "$root/target/interop/go-peer" ] || [ -n "$(find "$interop/go" -name '*.go' -newer "$root/target/interop/go-peer")" ]; then

@@ -417,6 +417,14 @@ async fn one_trace_across_node_and_rust_services() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and Maven jaeger-client (scripts/install-test-deps.sh)"]
+async fn one_trace_across_java_and_rust_services() {
+    let java = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/java/target");
+    let classpath = format!("{java}/classes:{java}/lib/*");
+    one_trace_across("java", &["-cp", &classpath, "Trace"], "java").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the real Jaeger (scripts/jaeger.sh start) and PyPI jaeger-client (scripts/install-test-deps.sh)"]
 async fn one_trace_across_python_and_rust_services() {
     let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python_trace.py");

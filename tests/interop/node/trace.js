@@ -9,9 +9,8 @@
 // receives, tagged with the customer from the baggage. Spans go to the
 // real Jaeger agent on 127.0.0.1:6832: this client speaks the binary Thrift
 // protocol only (sent to the compact port 6831, its spans are lost without
-// a word). Once the
-// tracer is closed (its spans flushed), prints {"status", "trace_id",
-// "span_id", "backend_calls"} as JSON.
+// a word). Once the tracer is closed (its spans flushed), prints
+// {"status", "trace_id", "span_id", "backend_calls"} as JSON.
 'use strict';
 const http = require('http');
 const { initTracer } = require('jaeger-client');
