@@ -16,6 +16,12 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 case "${1:-}" in
   start)
     if running; then echo "jaeger: already running (pid $(cat "$pidfile"))"; exit 0; fi
+    # Another instance (from another checkout) would answer the readiness
+    # probe below while this one fails to bind its ports.
+    if curl -s -o /dev/null "http://127.0.0.1:16686/api/services" 2>/dev/null; then
+      echo "jaeger: something already listens on 127.0.0.1:16686 (a Jaeger of another checkout?); stop it first" >&2
+      exit 1
+    fi
     bin="$("$root/scripts/build-jaeger.sh")"
     # The secured collector endpoint's certificate, for 127.0.0.1 and
     # localhost, issued by a private CA (ca.pem, which the tests trust);
@@ -36,7 +42,7 @@ case "${1:-}" in
     (cd "$root" && exec nohup "$bin" --config e2e/jaeger-loopback.yaml >"$state/jaeger.log" 2>&1) &
     echo $! >"$pidfile"
     for _ in $(seq 1 150); do
-      if curl -sf "http://127.0.0.1:16686/api/services" >/dev/null 2>&1; then
+      if running && curl -sf "http://127.0.0.1:16686/api/services" >/dev/null 2>&1; then
         echo "jaeger: ready (pid $(cat "$pidfile")), query on http://127.0.0.1:16686"
         exit 0
       fi
