@@ -272,3 +272,56 @@ fn an_answer_too_large_for_a_strategy_is_refused_unread() {
         "the initial rate stays"
     );
 }
+
+/// An https sampling endpoint with a certificate of its own: trusted when
+/// given to `with_root_certificate_pem`, refused (and counted) otherwise.
+#[test]
+fn an_https_endpoint_is_trusted_with_its_root_certificate() {
+    let (pem, cert, key) = support::http::self_signed();
+    let server = HttpServer::start_tls(cert, key, |_| {
+        Reply::Status(
+            200,
+            br#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1}}"#
+                .to_vec(),
+        )
+    });
+    let trusted = RemoteSampler::builder("tls-sampled")
+        .with_endpoint(server.url("/sampling"))
+        .with_initial_rate(0.0)
+        .with_root_certificate_pem(pem)
+        .start()
+        .unwrap();
+    let untrusted = RemoteSampler::builder("tls-refused")
+        .with_endpoint(server.url("/sampling"))
+        .with_initial_rate(0.0)
+        .with_refresh_interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || trusted.stats().updates_ok == 1).is_some(),
+        "{:?}",
+        trusted.stats()
+    );
+    assert_eq!(sampled_fraction(&trusted, "op"), 1.0);
+    assert!(
+        wait_until(Duration::from_secs(5), || untrusted.stats().queries_err
+            >= 2)
+        .is_some(),
+        "{:?}",
+        untrusted.stats()
+    );
+    assert_eq!(untrusted.stats().updates_ok, 0);
+    assert_eq!(sampled_fraction(&untrusted, "op"), 0.0);
+    // Only the trusted sampler's requests got through the handshake.
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.target.contains("service=tls-sampled")));
+
+    let err = RemoteSampler::builder("bad-pem")
+        .with_root_certificate_pem("not a certificate")
+        .start()
+        .unwrap_err();
+    assert!(err.is_config(), "{err}");
+    assert!(err.to_string().contains("root certificate PEM"), "{err}");
+}

@@ -145,6 +145,7 @@ pub struct RemoteSamplerBuilder {
     initial_rate: f64,
     refresh_interval: Duration,
     max_operations: usize,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl RemoteSamplerBuilder {
@@ -176,6 +177,16 @@ impl RemoteSamplerBuilder {
         self
     }
 
+    /// Trusts an extra root certificate (PEM) for an https sampling
+    /// endpoint, as [`Collector::with_root_certificate_pem`] does for the
+    /// collector.
+    ///
+    /// [`Collector::with_root_certificate_pem`]: crate::Collector::with_root_certificate_pem
+    pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
     /// Fills in what the tracer knows: its service name, and the agent's
     /// host as the endpoint's host when no endpoint was given.
     pub(crate) fn for_tracer(mut self, service_name: &str, agent_host: &str) -> Self {
@@ -196,8 +207,9 @@ impl RemoteSamplerBuilder {
     ///
     /// # Errors
     ///
-    /// A configuration error for an invalid endpoint URL, initial rate or
-    /// zero refresh interval; an I/O error if the thread cannot start.
+    /// A configuration error for an invalid endpoint URL, initial rate,
+    /// root certificate or a refresh interval below the minimum; an I/O
+    /// error if the thread cannot start.
     pub fn start(self) -> Result<RemoteSampler, Error> {
         let endpoint = self
             .endpoint
@@ -219,6 +231,7 @@ impl RemoteSamplerBuilder {
             )));
         }
         let initial = ProbabilisticSampler::new(self.initial_rate)?;
+        let certificates = crate::transport::http::root_certificates(&self.root_certificates)?;
         let shared = Arc::new(Shared {
             active: RwLock::new(Active::Probabilistic(initial)),
             last: Mutex::new(None),
@@ -232,6 +245,7 @@ impl RemoteSamplerBuilder {
             display,
             service: self.service_name,
             interval: self.refresh_interval,
+            certificates,
             failing: std::cell::Cell::new(false),
         };
         std::thread::Builder::new()
@@ -254,6 +268,7 @@ impl RemoteSampler {
             initial_rate: DEFAULT_INITIAL_RATE,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             max_operations: DEFAULT_MAX_OPERATIONS,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -292,6 +307,8 @@ struct Poller {
     display: String,
     service: String,
     interval: Duration,
+    /// Extra roots to trust for https.
+    certificates: Vec<reqwest::Certificate>,
     /// The endpoint failed (unreachable, or an answer other than 200) and
     /// that was warned of: until a strategy arrives again, further
     /// failures are logged at debug level only.
@@ -312,10 +329,12 @@ impl Poller {
                 return;
             }
         };
-        let client = match reqwest::Client::builder()
-            .timeout(self.interval.min(Duration::from_secs(5)))
-            .build()
-        {
+        let mut builder =
+            reqwest::Client::builder().timeout(self.interval.min(Duration::from_secs(5)));
+        for c in &self.certificates {
+            builder = builder.add_root_certificate(c.clone());
+        }
+        let client = match builder.build() {
             Ok(c) => c,
             Err(e) => {
                 log::error!("jaeger: remote sampler cannot build an HTTP client: {e}; keeping the initial rate");
@@ -508,6 +527,7 @@ mod tests {
             display: "http://127.0.0.1:9/sampling".into(),
             service: "s".into(),
             interval: DEFAULT_REFRESH_INTERVAL,
+            certificates: Vec::new(),
             failing: std::cell::Cell::new(false),
         };
         let sampler = RemoteSampler {

@@ -300,17 +300,7 @@ impl Collector {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        let mut certificates = Vec::new();
-        for pem in &self.root_certificates {
-            let bundle = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::config(format!("invalid root certificate PEM: {e}")))?;
-            if bundle.is_empty() {
-                return Err(Error::config(
-                    "the root certificate PEM holds no certificate",
-                ));
-            }
-            certificates.extend(bundle);
-        }
+        let certificates = root_certificates(&self.root_certificates)?;
         Ok(HttpTransport {
             url,
             display: redact_url(&self.endpoint),
@@ -402,6 +392,24 @@ enum Attempt {
     Fatal(String),
     /// 413: the reporter sends the spans again in smaller batches.
     TooLarge(String),
+}
+
+/// The certificates of PEM bundles given to `with_root_certificate_pem`
+/// (the collector's and the remote sampler's), each bundle holding at
+/// least one.
+pub(crate) fn root_certificates(pems: &[Vec<u8>]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let mut certificates = Vec::new();
+    for pem in pems {
+        let bundle = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| Error::config(format!("invalid root certificate PEM: {e}")))?;
+        if bundle.is_empty() {
+            return Err(Error::config(
+                "the root certificate PEM holds no certificate",
+            ));
+        }
+        certificates.extend(bundle);
+    }
+    Ok(certificates)
 }
 
 impl HttpTransport {
