@@ -197,6 +197,38 @@ mod tests {
         assert!(!d.sampled && !d.is_final);
     }
 
+    /// Jaeger's adaptive sampling keeps adapting an operation only while its
+    /// roots report, in `sampler.param`, the probability it served (compared
+    /// to six decimals): the served value is reported as it came.
+    #[test]
+    fn each_operation_reports_the_probability_it_was_given_unrounded() {
+        let served = 0.001_234_567_891_f64;
+        let default = 0.000_000_333_f64;
+        let s = PerOperationSampler::new(default, 0.0, 10)
+            .unwrap()
+            .with_operation("adapted", served)
+            .unwrap();
+        let t0 = Instant::now();
+        let param = |d: &SamplingDecision| match d.param {
+            crate::tag::TagValue::F64(p) => p.to_bits(),
+            ref other => panic!("sampler.param is {other:?}, not a double"),
+        };
+        // Trace id 0 falls under every boundary above 0.
+        let d = s.sample_at(TraceId::new(0, 0), "adapted", t0);
+        assert!(d.sampled);
+        assert_eq!(d.sampler_type, "probabilistic");
+        assert_eq!(param(&d), served.to_bits());
+        let d = s.sample_at(TraceId::new(0, 0), "other", t0);
+        assert_eq!(d.sampler_type, "probabilistic");
+        assert_eq!(param(&d), default.to_bits());
+        // Unsampled by the probability, the lower bound's decision still
+        // names it.
+        let d = s.sample_at(TraceId::new(0, u64::MAX), "adapted", t0);
+        assert!(!d.sampled);
+        assert_eq!(d.sampler_type, "lowerbound");
+        assert_eq!(param(&d), served.to_bits());
+    }
+
     #[test]
     fn a_new_strategy_keeps_each_operations_lower_bound_bucket() {
         let t0 = Instant::now();
