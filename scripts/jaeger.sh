@@ -52,7 +52,18 @@ case "${1:-}" in
     echo "jaeger: did not answer within 30 s; log:" >&2; cat "$state/jaeger.log" >&2; exit 1
     ;;
   stop)
-    if running; then kill "$(cat "$pidfile")"; sleep 0.5; fi
+    # Waits (up to 20 s; its own telemetry export holds it about 9 s) for the process to have exited (a zombie's ports
+    # are closed: where nothing reaps orphans, it stays one), so that its
+    # ports are free for whatever starts next.
+    if running; then
+      pid="$(cat "$pidfile")"
+      kill "$pid"
+      for _ in $(seq 200); do
+        st="$(ps -o stat= -p "$pid" 2>/dev/null || true)"
+        case "$st" in "" | Z*) break ;; esac
+        sleep 0.1
+      done
+    fi
     rm -f "$pidfile"
     echo "jaeger: stopped"
     ;;
