@@ -52,9 +52,10 @@ case "${1:-}" in
     echo "jaeger: did not answer within 30 s; log:" >&2; cat "$state/jaeger.log" >&2; exit 1
     ;;
   stop)
-    # Waits (up to 20 s; its own telemetry export holds it about 9 s) for the process to have exited (a zombie's ports
-    # are closed: where nothing reaps orphans, it stays one), so that its
-    # ports are free for whatever starts next.
+    # Waits (up to 20 s; its own telemetry export holds it about 9 s) for
+    # the process to have exited, so that its ports are free for whatever
+    # starts next (a zombie's ports are closed: where nothing reaps
+    # orphans, it stays one).
     if running; then
       pid="$(cat "$pidfile")"
       kill "$pid"
