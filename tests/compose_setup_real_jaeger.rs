@@ -24,7 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use serde_yaml::Value as Yaml;
+
+#[path = "support/compose.rs"]
+mod compose_file;
+use compose_file::{compose, env_of};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -47,25 +50,6 @@ impl Running {
             );
         }
     }
-}
-
-fn compose() -> Yaml {
-    let text = std::fs::read_to_string(Path::new(ROOT).join("docker-compose.yml")).unwrap();
-    serde_yaml::from_str(&text).expect("docker-compose.yml is valid YAML")
-}
-
-/// Compose's interpolation of `${VAR:-default}`, for variables unset.
-fn interpolate(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').expect("closed ${") + start;
-        out.push_str(rest[start + 2..end].split_once(":-").map_or("", |(_, d)| d));
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A variable of the compose file as it reads here: the compose network's
@@ -197,18 +181,11 @@ fn the_compose_setup_makes_one_trace_across_three_services_in_jaeger() {
         let role = service["command"][0]
             .as_str()
             .expect("a role as the command");
-        let env: BTreeMap<String, String> = service["environment"]
-            .as_mapping()
-            .unwrap()
-            .iter()
+        let env: BTreeMap<String, String> = env_of(service)
+            .into_iter()
             .map(|(k, v)| {
-                let v = match v {
-                    Yaml::String(s) => s.clone(),
-                    Yaml::Number(n) => n.to_string(),
-                    other => panic!("{name}: unexpected value {other:?}"),
-                };
-                let k = k.as_str().unwrap();
-                (k.to_owned(), on_loopback(k, &interpolate(&v), &names))
+                let v = on_loopback(&k, &v, &names);
+                (k, v)
             })
             .collect();
         let mut command = Command::new(&demo);
