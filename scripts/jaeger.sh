@@ -12,6 +12,10 @@ pidfile="$state/jaeger.pid"
 mkdir -p "$state"
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Whether process $1 has exited: gone, or a zombie (whose ports are closed;
+# where nothing reaps orphans, it stays one). Waits up to 10 s for it.
+exited() { case "$(ps -o stat= -p "$1" 2>/dev/null || true)" in "" | Z*) return 0 ;; esac; return 1; }
+wait_exit() { for _ in $(seq 100); do exited "$1" && return 0; sleep 0.1; done; return 1; }
 
 case "${1:-}" in
   start)
@@ -56,18 +60,15 @@ case "${1:-}" in
     ;;
   stop)
     # Waits for the process to have exited, so that its ports are free for
-    # whatever starts next (a zombie's ports are closed: where nothing
-    # reaps orphans, it stays one). It exits at once; after 10 s it is
-    # killed (in-memory storage: nothing to lose).
+    # whatever starts next. It exits at once; after 10 s it is killed
+    # (in-memory storage: nothing to lose).
     if running; then
       pid="$(cat "$pidfile")"
       kill "$pid"
-      gone() { st="$(ps -o stat= -p "$pid" 2>/dev/null || true)"; case "$st" in "" | Z*) return 0 ;; esac; return 1; }
-      for _ in $(seq 100); do gone && break; sleep 0.1; done
-      if ! gone; then
+      if ! wait_exit "$pid"; then
         echo "jaeger: still running 10 s after SIGTERM; killed" >&2
         kill -9 "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do gone && break; sleep 0.1; done
+        wait_exit "$pid" || true
       fi
     fi
     rm -f "$pidfile"
