@@ -89,7 +89,7 @@ fn all_spans_arrive_in_segments_within_packet_size() {
         .collect();
     assert!(
         split.is_empty(),
-        "{} traces were split across datagrams",
+        "{} traces were split across datagrams: {m:?}",
         split.len()
     );
     // Packing: datagrams are well filled, not one per trace.

@@ -69,6 +69,10 @@ pub(crate) struct Block {
     len: usize,
     /// Whether a record in use may hold heap memory.
     owned: bool,
+    /// The slot (its address) this one span was sent past, because the
+    /// reporter thread held the slot at the time: the span goes after the
+    /// spans the slot holds (see `Queue::drain`). Zero for any other batch.
+    overtook: usize,
     recs: [SpanData; BLOCK],
 }
 
@@ -99,6 +103,7 @@ impl Block {
         unsafe {
             std::ptr::addr_of_mut!((*at).len).write(0);
             std::ptr::addr_of_mut!((*at).owned).write(false);
+            std::ptr::addr_of_mut!((*at).overtook).write(0);
             let recs = std::ptr::addr_of_mut!((*at).recs).cast::<SpanData>();
             for i in 0..BLOCK {
                 recs.add(i).write(empty_record());
@@ -120,6 +125,19 @@ impl Block {
     /// Whether every slot is in use.
     pub(crate) fn is_full(&self) -> bool {
         self.len == BLOCK
+    }
+
+    /// The slot this batch's span was sent past (see [`Block::overtake`]),
+    /// zero if none.
+    pub(crate) fn overtook(&self) -> usize {
+        self.overtook
+    }
+
+    /// Marks the batch as one span its thread sent past `slot` (its
+    /// address), which the reporter thread held: the span was finished
+    /// after the slot's spans, and must be handed over after them.
+    pub(crate) fn overtake(&mut self, slot: usize) {
+        self.overtook = slot;
     }
 
     /// The records in use, in the order they were put.
@@ -193,6 +211,7 @@ impl Block {
             self.owned = false;
         }
         self.len = 0;
+        self.overtook = 0;
     }
 }
 
@@ -410,6 +429,7 @@ fn give_back_to(mut block: Box<Block>, emptied: &Blocks, unemptied: &Blocks) {
         block.owned = false;
     }
     block.len = 0;
+    block.overtook = 0;
     emptied.put(block);
 }
 

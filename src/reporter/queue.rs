@@ -2,14 +2,16 @@
 //!
 //! Each application thread first collects its finished spans in a small
 //! slot of its own (an uncontended lock, never waited for: a thread that
-//! finds its slot busy sends its span directly). A full slot moves its spans
-//! as one batch into the bounded channel the reporter thread drains (spans
-//! keep their order, so a segment's local root still comes after its
-//! children). So the channel, whose every operation moves cache lines
+//! finds its slot busy, being emptied by the reporter thread, sends its
+//! span directly, marked as having overtaken the slot's spans). A full
+//! slot moves its spans as one batch into the bounded channel the reporter
+//! thread drains. So the channel, whose every operation moves cache lines
 //! between the two cores, is used once per batch instead of once per span.
 //! The reporter thread also empties every slot each time it polls, so a span
 //! waits in a slot only until the next poll (a few milliseconds), and
-//! flushes and closes see every span finished before them.
+//! flushes and closes see every span finished before them. Each thread's
+//! spans reach the reporter thread in the order they finished, so a
+//! segment's local root still comes after its children.
 //!
 //! The bound is on spans, not batches: a batch that would take the channel
 //! past `capacity` spans is dropped and counted.
@@ -41,6 +43,17 @@ struct Slot {
     /// Sweeps of the reporter thread that found the slot empty, in a row
     /// (only that thread counts them).
     idle_sweeps: AtomicUsize,
+    /// Spans in the slot's block, written under its lock, read without
+    /// (see [`Queue::len`]).
+    held: AtomicUsize,
+}
+
+impl Slot {
+    /// The slot's identity in a batch that overtook it (see
+    /// [`pool::Block::overtake`]).
+    fn id(&self) -> usize {
+        self as *const Slot as usize
+    }
 }
 
 /// Sweeps in a row that find a thread's slot empty before its block goes
@@ -123,11 +136,11 @@ impl Queue {
         // No slot to be had while the thread is exiting (its thread-locals
         // are gone): straight to the channel.
         let Some(slot) = cache.0.get().or_else(|| self.fill(cache)) else {
-            return self.send_alone(span, metrics);
+            return self.send_alone(span, None, metrics);
         };
         let mut span = Some(span);
         let outcome = self.push_locked(slot, &mut span, metrics);
-        self.push_rest(outcome, span, metrics)
+        self.push_rest(slot, outcome, span, metrics)
     }
 
     /// This thread's slot, registered if it has none yet, put in `cache`
@@ -159,6 +172,7 @@ impl Queue {
         let slot = Arc::new(Slot {
             spans: SpinLock::new(Some(pool::block())),
             idle_sweeps: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
         });
         self.slots
             .lock()
@@ -192,9 +206,12 @@ impl Queue {
         };
         spans.put_box(span);
         if !spans.is_full() {
+            slot.held.store(spans.len(), Ordering::Relaxed);
             return Some(false);
         }
-        Some(self.send_full(spans, metrics))
+        let wake = self.send_full(spans, metrics);
+        slot.held.store(0, Ordering::Relaxed);
+        Some(wake)
     }
 
     /// A block for a slot that gave its own back, idle.
@@ -218,6 +235,7 @@ impl Queue {
     #[inline(always)]
     fn push_rest(
         &self,
+        slot: &Slot,
         outcome: Option<bool>,
         span: Option<Box<SpanData>>,
         metrics: &Metrics,
@@ -225,18 +243,22 @@ impl Queue {
         match (outcome, span) {
             (Some(wake), _) => wake,
             // The slot is busy (the reporter thread is emptying it right
-            // now): straight to the channel.
-            (None, Some(span)) => self.send_alone(span, metrics),
+            // now): straight to the channel, marked as coming after the
+            // slot's spans.
+            (None, Some(span)) => self.send_alone(span, Some(slot), metrics),
             (None, None) => false,
         }
     }
 
-    /// One span as a batch of its own.
+    /// One span as a batch of its own; sent past `overtaken`, if given.
     #[cold]
     #[inline(never)]
-    fn send_alone(&self, span: Box<SpanData>, metrics: &Metrics) -> bool {
+    fn send_alone(&self, span: Box<SpanData>, overtaken: Option<&Slot>, metrics: &Metrics) -> bool {
         let mut batch = pool::block();
         batch.put_box(span);
+        if let Some(slot) = overtaken {
+            batch.overtake(slot.id());
+        }
         self.send(batch, metrics)
     }
 
@@ -275,11 +297,15 @@ impl Queue {
     /// A batch is sent under its slot's lock, so while the reporter holds a
     /// slot's lock, every earlier batch of that thread is already in the
     /// channel: those batches (with whatever else the channel holds) are
-    /// taken before the slot's spans. Takes only what is present, so that
-    /// senders faster than the reporter cannot keep it here (its ticks
-    /// would stop).
+    /// taken before the slot's spans. A span its thread sent meanwhile,
+    /// finding the slot held, may be among them: marked as having
+    /// overtaken the slot, it is handed over after the slot's spans. (Only
+    /// the reporter thread takes a slot's lock besides its own thread, so
+    /// a span overtakes a slot only while its spans are being taken.)
+    /// Takes only what is present, so that senders faster than the
+    /// reporter cannot keep it here (its ticks would stop).
     pub(crate) fn drain(&self, f: impl FnMut(&SpanData)) -> usize {
-        self.drain_then(f, || {})
+        self.drain_then(f, || {}, || {})
     }
 
     /// The batches in the channel now, without the slots' spans: what the
@@ -296,28 +322,34 @@ impl Queue {
         taken
     }
 
-    /// [`drain`](Queue::drain), running `between` after the slots were
-    /// emptied and before the slots of exited threads are let go (for a
-    /// test of that race).
-    fn drain_then(&self, mut f: impl FnMut(&SpanData), between: impl FnOnce()) -> usize {
+    /// [`drain`](Queue::drain), running `held` while each slot with spans
+    /// is held, before the channel is taken, and `between` after the slots
+    /// were emptied and before the slots of exited threads are let go (for
+    /// tests of those races).
+    fn drain_then(
+        &self,
+        mut f: impl FnMut(&SpanData),
+        mut held: impl FnMut(),
+        between: impl FnOnce(),
+    ) -> usize {
         let mut taken = self.drain_channel(&mut f);
         // No lock is held while `f` runs (it may send, for seconds over
         // HTTP): not the list's, which a thread takes for its first span,
         // nor a slot's (its thread would send straight to the channel).
         let slots: Vec<Arc<Slot>> = self.slots.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut earlier: Vec<Batch> = Vec::new();
+        let (mut earlier, mut later): (Vec<Batch>, Vec<Batch>) = (Vec::new(), Vec::new());
         for slot in &slots {
             let spans = {
-                let mut held = slot.spans.lock();
-                let Some(spans) = &mut *held else {
+                let mut locked = slot.spans.lock();
+                let Some(spans) = &mut *locked else {
                     continue;
                 };
                 if spans.is_empty() {
                     let idle = slot.idle_sweeps.load(Ordering::Relaxed) + 1;
                     slot.idle_sweeps.store(idle, Ordering::Relaxed);
                     if idle >= IDLE_SWEEPS {
-                        let block = held.take();
-                        drop(held);
+                        let block = locked.take();
+                        drop(locked);
                         if let Some(block) = block {
                             pool::give_back(block);
                         }
@@ -325,17 +357,28 @@ impl Queue {
                     continue;
                 }
                 slot.idle_sweeps.store(0, Ordering::Relaxed);
+                held();
                 // Under the slot's lock, every earlier batch of its thread
-                // is in the channel: those come first.
-                self.take_channel(|batch| earlier.push(batch));
+                // is in the channel: those come first, but for its spans
+                // that overtook the slot while it was held.
+                self.take_channel(|batch| {
+                    if batch.overtook() == slot.id() {
+                        later.push(batch);
+                    } else {
+                        earlier.push(batch);
+                    }
+                });
+                slot.held.store(0, Ordering::Relaxed);
                 std::mem::replace(spans, pool::emptied_block())
             };
-            for batch in earlier.drain(..) {
+            for batch in earlier
+                .drain(..)
+                .chain(std::iter::once(spans))
+                .chain(later.drain(..))
+            {
                 taken += batch.len();
                 hand_over(batch, &mut f);
             }
-            taken += spans.len();
-            hand_over(spans, &mut f);
         }
         drop(slots);
         between();
@@ -346,6 +389,8 @@ impl Queue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|s| {
+                // The lock of an exited thread's slot only: taken, it
+                // orders what the thread put there before this check.
                 Arc::strong_count(s) > 1 || s.spans.lock().as_ref().is_some_and(|b| !b.is_empty())
             });
         taken
@@ -365,14 +410,15 @@ impl Queue {
         self.queued.load(Ordering::Relaxed) >= self.capacity / 4
     }
 
-    /// Spans waiting: in the channel and in the slots.
+    /// Spans waiting: in the channel and in the slots. Takes no slot's lock
+    /// (a thread finding its slot held would send its span past it).
     pub(crate) fn len(&self) -> usize {
         let in_slots: usize = self
             .slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|s| s.spans.lock().as_ref().map_or(0, |b| b.len()))
+            .map(|s| s.held.load(Ordering::Relaxed))
             .sum();
         self.queued.load(Ordering::Relaxed) + in_slots
     }
@@ -518,6 +564,7 @@ mod tests {
             let slot = Arc::downgrade(&q.slots.lock().unwrap()[0]);
             let first = q.drain_then(
                 |_| {},
+                || {},
                 || {
                     go.send(()).unwrap();
                     // Until the thread is gone: its slot then has one owner.
@@ -533,6 +580,74 @@ mod tests {
         });
         assert_eq!(q.drain(|_| {}), 1, "the refilled slot was kept");
         assert_eq!(q.slots.lock().unwrap().len(), 0, "then let go");
+    }
+
+    /// A thread whose slot is held by the reporter thread sends its span
+    /// past it, into the channel, where the reporter thread may find it
+    /// before the slot's spans: it still comes after them (a local root
+    /// before its children would split its trace's segment).
+    #[test]
+    fn a_span_sent_past_its_held_slot_comes_after_the_slots_spans() {
+        let q = Queue::new(1000);
+        let m = Metrics::default();
+        let (finish_root, root_wanted) = std::sync::mpsc::channel::<()>();
+        let (root_sent, root_done) = std::sync::mpsc::channel::<()>();
+        let (children_sent, children_done) = std::sync::mpsc::channel::<()>();
+        let mut order = Vec::new();
+        std::thread::scope(|s| {
+            let (q, m) = (&q, &m);
+            s.spawn(move || {
+                for i in 1..=3 {
+                    let mut child = span(false);
+                    child.span_id = SpanId::new(i);
+                    q.push(child, m);
+                }
+                children_sent.send(()).unwrap();
+                root_wanted.recv().unwrap();
+                let mut root = span(true);
+                root.span_id = SpanId::new(4);
+                q.push(root, m);
+                root_sent.send(()).unwrap();
+            });
+            children_done.recv().unwrap();
+            let mut sent_past = 0;
+            let taken = q.drain_then(
+                |s| order.push(s.span_id.get()),
+                || {
+                    // The slot is held: the root goes past it.
+                    finish_root.send(()).unwrap();
+                    root_done.recv().unwrap();
+                    sent_past = q.queued.load(Ordering::Relaxed);
+                },
+                || {},
+            );
+            assert_eq!(sent_past, 1, "the root went to the channel");
+            assert_eq!(taken, 4);
+        });
+        assert_eq!(order, [1, 2, 3, 4], "children first, then the root");
+        assert_eq!(q.len(), 0);
+    }
+
+    /// The queue's length counts the spans in the slots without taking
+    /// their locks (a span finding its slot held would go past it).
+    #[test]
+    fn the_length_counts_slots_without_holding_them() {
+        let q = Queue::new(1000);
+        let m = Metrics::default();
+        let cache = SlotCache::default();
+        for _ in 0..3 {
+            q.push_via(&cache, span(false), &m);
+        }
+        let slot = cache.0.get().expect("a slot").clone();
+        let locked = slot.spans.lock();
+        assert_eq!(q.len(), 3, "counted while the slot is held");
+        drop(locked);
+        for _ in 0..BATCH {
+            q.push_via(&cache, span(false), &m);
+        }
+        assert_eq!(q.len(), BATCH + 3, "a full batch in the channel, 3 held");
+        assert_eq!(q.drain(|_| {}), BATCH + 3);
+        assert_eq!(q.len(), 0);
     }
 
     /// A thread that stops finishing spans gives its slot's block back
