@@ -26,9 +26,26 @@
 //!
 //! Feature flags (none by default):
 //!
-//! * `tracing`: [`layer::JaegerLayer`], a `tracing_subscriber::Layer`;
-//! * `middleware`: [`middleware::TraceLayer`] (tower) and
-//!   [`middleware::send`] (reqwest);
+// The feature-gated items are linked only when their feature is on, so
+// the docs build without warnings under any set of features.
+#![cfg_attr(
+    feature = "tracing",
+    doc = "* `tracing`: [`layer::JaegerLayer`], a `tracing_subscriber::Layer`;"
+)]
+#![cfg_attr(
+    not(feature = "tracing"),
+    doc = "* `tracing`: `layer::JaegerLayer`, a `tracing_subscriber::Layer`;"
+)]
+#![cfg_attr(
+    feature = "middleware",
+    doc = "* `middleware`: [`middleware::TraceLayer`] (tower) and \
+           [`middleware::send`] (reqwest);"
+)]
+#![cfg_attr(
+    not(feature = "middleware"),
+    doc = "* `middleware`: `middleware::TraceLayer` (tower) and \
+           `middleware::send` (reqwest);"
+)]
 //! * `metrics`: the counters through the `metrics` facade;
 //! * `testing`: an in-memory reporter for your own tests.
 //!
